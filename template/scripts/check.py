@@ -21,7 +21,12 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 VENV = PROJECT / ".venv"
 STAMP = VENV / "check-environment.sha256"
-INPUTS = ("requirements-dev.txt", "client/pyproject.toml", "server/pyproject.toml")
+INPUTS = (
+    "requirements-dev.txt",
+    "client/pyproject.toml",
+    "server/pyproject.toml",
+    "runtime/pyproject.toml",
+)
 
 
 def venv_python() -> Path:
@@ -40,12 +45,12 @@ def run(*command: str | Path) -> None:
 
 
 def ensure_environment() -> Path:
-    """Create or refresh .venv with the pinned tools and both packages (editable)."""
+    """Create or refresh .venv with the pinned tools and the project's packages (editable)."""
     digest = hashlib.sha256(b"".join((PROJECT / name).read_bytes() for name in INPUTS)).hexdigest()
     python = venv_python()
     if python.exists() and STAMP.exists() and STAMP.read_text() == digest:
         return python
-    install = ["-r", "requirements-dev.txt", "-e", "client", "-e", "server"]
+    install = ["-r", "requirements-dev.txt", "-e", "client", "-e", "server", "-e", "runtime"]
     uv = shutil.which("uv")
     if uv:
         run(uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, VENV)

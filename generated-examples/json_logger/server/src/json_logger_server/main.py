@@ -1,0 +1,142 @@
+"""Command line: serve JsonLogger on localhost until SIGINT, SIGTERM or Enter.
+
+Template-owned. NI Discovery Service starts the server through start.bat with no
+console, so stopping never depends on stdin; Enter works only when a terminal is
+attached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from concurrent import futures
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+import grpc
+
+from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
+
+from .discovery import ServiceConfigError, load_service_info, registered
+from .resource import JsonLoggerResource
+from .servicer import JsonLoggerServicer
+from .sessions import SessionRegistry
+
+HOST = "localhost"
+# The .serviceconfig sits in the server project directory, three levels above this file.
+DEFAULT_SERVICE_CONFIG = Path(__file__).resolve().parents[2] / "JsonLogger.serviceconfig"
+_logger = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m json_logger_server",
+        description="Serve the JsonLogger service on localhost.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="TCP port; 0 (default) picks a free one"
+    )
+    parser.add_argument(
+        "--no-discovery", action="store_true", help="do not register with NI Discovery Service"
+    )
+    parser.add_argument(
+        "--service-config",
+        type=Path,
+        default=DEFAULT_SERVICE_CONFIG,
+        help="the .serviceconfig to register from (default: %(default)s)",
+    )
+    parser.add_argument("--workers", type=int, default=32, help="RPC worker threads (default: 32)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+    )
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port} is out of range; use 0 (any free port) to 65535")
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers} must be at least 1")
+    return args
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        _logger.info("Received %s; stopping.", signal.Signals(signum).name)
+        stop.set()
+
+    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handle)
+
+
+def _stop_on_enter(stop: threading.Event) -> None:
+    stdin = sys.stdin
+    if stdin is None or stdin.closed or not stdin.isatty():
+        return
+
+    def wait_for_enter() -> None:
+        try:
+            stdin.readline()
+        except (OSError, ValueError):
+            return
+        stop.set()
+
+    print("Press Enter to stop the server.", file=sys.stderr, flush=True)
+    threading.Thread(target=wait_for_enter, name="stop-on-enter", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until asked to stop; close every session on the way out."""
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        service_info = None if args.no_discovery else load_service_info(args.service_config)
+    except ServiceConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    registry: SessionRegistry[JsonLoggerResource] = SessionRegistry()
+    # so_reuseport off: a second server on a busy port must fail, not share the port.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=args.workers), options=[("grpc.so_reuseport", 0)]
+    )
+    pb2_grpc.add_JsonLoggerServicer_to_server(JsonLoggerServicer(registry), server)
+    try:
+        port = server.add_insecure_port(f"{HOST}:{args.port}")
+    except RuntimeError as error:
+        print(
+            f"error: cannot listen on {HOST}:{args.port} ({error}); is the port in use?",
+            file=sys.stderr,
+        )
+        return 1
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    server.start()
+    try:
+        with ExitStack() as stack:
+            if service_info is not None:
+                try:
+                    stack.enter_context(registered(service_info, port))
+                except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
+                    print(
+                        "error: could not register with NI Discovery Service "
+                        f"({type(error).__name__}: {error}). Start NI Discovery Service, "
+                        "or pass --no-discovery to serve without it.",
+                        file=sys.stderr,
+                    )
+                    return 1
+            print(f"listening on {HOST}:{port}", flush=True)
+            _stop_on_enter(stop)
+            while not stop.wait(0.5):
+                pass
+    finally:
+        server.stop(grace=2).wait()
+        for name, failure in registry.close_all():
+            _logger.error("Closing session %s failed: %s", name, failure)
+    return 0

@@ -1,0 +1,105 @@
+"""gRPC glue for the JsonLogger service: sessions from the registry, work from the resource.
+
+Template-owned, rendered from the RPC answers: `copier update` rewrites it.
+Each RPC is answered with the status the DESIGN's error table gives: the
+ServiceError a resource raises keeps its code, PermissionError becomes
+PERMISSION_DENIED, anything else INTERNAL with what failed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import grpc
+
+from json_logger_client.stubs import json_logger_pb2 as pb2
+from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
+
+from .errors import InvalidArgumentError, ServiceError
+from .resource import JsonLoggerResource
+from .sessions import SessionRegistry
+
+_logger = logging.getLogger(__name__)
+
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
+Handler = Callable[["JsonLoggerServicer", RequestT, grpc.ServicerContext], ResponseT]
+
+
+def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
+    """Turn what a handler raises into the gRPC status the client sees."""
+
+    @functools.wraps(handler)
+    def wrapper(
+        self: JsonLoggerServicer,
+        request: RequestT,
+        context: grpc.ServicerContext,
+    ) -> ResponseT:
+        rpc = handler.__name__
+        try:
+            return handler(self, request, context)
+        except ServiceError as error:
+            _logger.info("%s: %s: %s", rpc, error.code.name, error)
+            context.abort(error.code, str(error))
+        except PermissionError as error:
+            _logger.warning("%s: permission denied: %s", rpc, error)
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{rpc}: the operating system refused access: {error}. "
+                "Grant the server's user access or choose another resource.",
+            )
+        except Exception as error:
+            _logger.exception("%s failed", rpc)
+            context.abort(
+                grpc.StatusCode.INTERNAL, f"{rpc} failed: {type(error).__name__}: {error}"
+            )
+
+    return wrapper
+
+
+class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
+    """Answers the JsonLogger RPCs; one instance serves every client."""
+
+    def __init__(self, registry: SessionRegistry[JsonLoggerResource]) -> None:
+        self._registry = registry
+
+    @_answers_errors
+    def InitializeFile(
+        self,
+        request: pb2.InitializeFileRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.InitializeFileResponse:
+        """Open a session for the named resource, or attach to the open one."""
+        if not request.file_path.strip():
+            raise InvalidArgumentError(
+                "file_path is empty; name the resource to open "
+                "(in a pin map, the custom instrument's name)."
+            )
+        key = JsonLoggerResource.resource_key(request.file_path)
+        session, new_session = self._registry.initialize(
+            key, request.initialization_behavior, lambda: JsonLoggerResource.open(key, request)
+        )
+        return pb2.InitializeFileResponse(session_name=session.name, new_session=new_session)
+
+    @_answers_errors
+    def LogMeasurementData(
+        self,
+        request: pb2.LogMeasurementDataRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.LogMeasurementDataResponse:
+        """Run LogMeasurementData on the session's resource."""
+        with self._registry.use(request.session_name) as resource:
+            return resource.log_measurement_data(request)
+
+    @_answers_errors
+    def CloseFile(
+        self,
+        request: pb2.CloseFileRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.CloseFileResponse:
+        """Close the session for every client attached to it."""
+        self._registry.close(request.session_name)
+        return pb2.CloseFileResponse()

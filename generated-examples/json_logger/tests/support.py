@@ -1,0 +1,125 @@
+"""Helpers for the tests: a real server process, a stub on it, and short RPC calls."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import grpc
+import pytest
+
+from json_logger_client.stubs import json_logger_pb2 as pb2
+from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
+
+SERVER_MODULE = "json_logger_server"
+Behavior = pb2.SessionInitializationBehavior
+UNSPECIFIED = pb2.SESSION_INITIALIZATION_BEHAVIOR_UNSPECIFIED
+INITIALIZE_NEW = pb2.SESSION_INITIALIZATION_BEHAVIOR_INITIALIZE_NEW
+ATTACH_TO_EXISTING = pb2.SESSION_INITIALIZATION_BEHAVIOR_ATTACH_TO_EXISTING
+
+
+_server_numbers = itertools.count()
+
+
+class ServerProcess:
+    """A server started with `python -m json_logger_server`, serving on `address`."""
+
+    def __init__(self, process: subprocess.Popen[str], address: str, log: IO[str]) -> None:
+        self.process = process
+        self.address = address
+        self._log = log
+
+    def log_text(self) -> str:
+        """Return what the server has written to stderr so far."""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
+
+    def stop(self) -> int:
+        """Stop the server if it still runs; return its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        self._log.close()
+        return self.process.returncode
+
+
+def launch_server(
+    log_dir: Path,
+    *args: str,
+    discovery: bool = False,
+    stdin: Any = subprocess.DEVNULL,
+    wrapper: Sequence[str] = (),
+    **popen: Any,
+) -> ServerProcess:
+    """Start a server on a free port; wait for its `listening on` line.
+
+    Without `discovery` it does not register with NI Discovery Service. `wrapper`
+    is a command the server runs under, such as `setpriv ... --`.
+    """
+    command = [*wrapper, sys.executable, "-m", SERVER_MODULE, "--port", "0"]
+    command.extend([] if discovery else ["--no-discovery"])
+    command.extend(args)
+    return launch(log_dir, command, stdin=stdin, **popen)
+
+
+def launch_runtime(log_dir: Path) -> ServerProcess:
+    """Start the local NI runtime (`python -m local_ni_runtime`) on a free port."""
+    return launch(log_dir, [sys.executable, "-m", "local_ni_runtime"])
+
+
+def launch(
+    log_dir: Path, command: list[str], stdin: Any = subprocess.DEVNULL, **popen: Any
+) -> ServerProcess:
+    """Run `command`, which prints `listening on ADDRESS` once it serves."""
+    log_name = f"process-{os.getpid()}-{next(_server_numbers)}.log"
+    log = (log_dir / log_name).open("w+", encoding="utf-8")
+    process = subprocess.Popen(
+        command, stdin=stdin, stdout=subprocess.PIPE, stderr=log, text=True, **popen
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    server = ServerProcess(process, line.removeprefix("listening on ").strip(), log)
+    if not line.startswith("listening on "):
+        server.stop()
+        pytest.fail(f"{command} did not start: {line!r}\n{server.log_text()}")
+    return server
+
+
+def connect(address: str) -> tuple[grpc.Channel, pb2_grpc.JsonLoggerStub]:
+    """Open a channel to `address` and a stub on it."""
+    channel = grpc.insecure_channel(address)
+    return channel, pb2_grpc.JsonLoggerStub(channel)
+
+
+def initialize(
+    stub: pb2_grpc.JsonLoggerStub, resource: str, behavior: int = UNSPECIFIED
+) -> pb2.InitializeFileResponse:
+    """Call InitializeFile for `resource` with `behavior`."""
+    request = pb2.InitializeFileRequest(file_path=resource, initialization_behavior=behavior)  # type: ignore[arg-type]
+    return stub.InitializeFile(request)
+
+
+def close(stub: pb2_grpc.JsonLoggerStub, session_name: str) -> None:
+    """Call CloseFile for `session_name`."""
+    stub.CloseFile(pb2.CloseFileRequest(session_name=session_name))
+
+
+def status_of(call: Callable[[], object]) -> grpc.Call:
+    """Run a call that must fail and return its error."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    error = caught.value
+    assert isinstance(error, grpc.Call)
+    return error

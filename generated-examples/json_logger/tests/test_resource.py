@@ -1,0 +1,285 @@
+"""The NDJSON file logger: record format, file checks, durability and concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from json_logger_client import JsonLoggerClient
+from json_logger_client.stubs import json_logger_pb2 as pb2
+from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
+
+from support import ATTACH_TO_EXISTING, ServerProcess, close, connect, initialize, status_of
+
+Stub = pb2_grpc.JsonLoggerStub
+StartServer = Callable[..., ServerProcess]
+
+
+def log(
+    stub: Stub,
+    session_name: str,
+    name: str = "step",
+    configurations: dict[str, str] | None = None,
+    outputs: dict[str, str] | None = None,
+    when: datetime | None = None,
+) -> None:
+    """Log one record through the raw stub."""
+    request = pb2.LogMeasurementDataRequest(
+        session_name=session_name,
+        measurement_name=name,
+        measurement_configurations=configurations or {},
+        measurement_outputs=outputs or {},
+    )
+    if when is not None:
+        timestamp = Timestamp()
+        timestamp.FromDatetime(when)
+        request.timestamp.CopyFrom(timestamp)
+    stub.LogMeasurementData(request)
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    """Parse every line of an NDJSON file; fail on any line that is not a JSON object."""
+    parsed = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert all(isinstance(record, dict) for record in parsed)
+    return parsed
+
+
+def test_record_format(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "format.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    when = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=timezone.utc)
+    log(stub, session_name, "DC Sweep", {"voltage": "5.0", "naïve": "ü"}, {"current": "0.1"}, when)
+    close(stub, session_name)
+    assert records(path) == [
+        {
+            "timestamp": "2026-03-04 05:06:07",
+            "measurement_name": "DC Sweep",
+            "measurement_configurations": {"voltage": "5.0", "naïve": "ü"},
+            "measurement_outputs": {"current": "0.1"},
+        }
+    ]
+
+
+def test_unset_timestamp_means_now(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "now.log"
+    session_name = initialize(stub, str(path)).session_name
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    log(stub, session_name)
+    after = datetime.now(timezone.utc)
+    close(stub, session_name)
+    stamp = datetime.strptime(records(path)[0]["timestamp"], "%Y-%m-%d %H:%M:%S")
+    assert before <= stamp.replace(tzinfo=timezone.utc) <= after
+
+
+@pytest.mark.parametrize("name", ["data.json", "data.csv", "data", "data.ndjson.bak"])
+def test_unsupported_suffix_is_invalid(stub: Stub, tmp_path: Path, name: str) -> None:
+    error = status_of(lambda: initialize(stub, str(tmp_path / name)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ".ndjson, .log, .txt" in (error.details() or "")
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("suffix", [".ndjson", ".log", ".txt", ".NDJSON"])
+def test_supported_suffixes(stub: Stub, tmp_path: Path, suffix: str) -> None:
+    close(stub, initialize(stub, str(tmp_path / f"data{suffix}")).session_name)
+    assert (tmp_path / f"data{suffix}").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json at all\n", '{"a": 1}\n{"b": \n', "[1, 2, 3]\n", b"\xff\xfe\n".decode("latin-1")],
+    ids=["text", "broken-second-line", "array", "not-utf8"],
+)
+def test_existing_file_that_is_not_ndjson_is_refused_and_kept(
+    stub: Stub, tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "other.txt"
+    path.write_bytes(content.encode("latin-1"))
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line" in (error.details() or "")
+    assert path.read_bytes() == content.encode("latin-1")
+
+
+def test_existing_ndjson_is_appended_to(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "existing.ndjson"
+    path.write_text('{"kept": 1}\n\n{"kept": 2}', encoding="utf-8")  # no final newline
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "appended")
+    close(stub, session_name)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == ['{"kept": 1}', "", '{"kept": 2}']
+    assert json.loads(lines[3])["measurement_name"] == "appended"
+
+
+def test_missing_directory_is_invalid(stub: Stub, tmp_path: Path) -> None:
+    error = status_of(lambda: initialize(stub, str(tmp_path / "absent" / "log.ndjson")))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "does not exist" in (error.details() or "")
+
+
+def test_directory_named_like_a_log_is_invalid(stub: Stub, tmp_path: Path) -> None:
+    (tmp_path / "folder.log").mkdir()
+    error = status_of(lambda: initialize(stub, str(tmp_path / "folder.log")))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is a directory" in (error.details() or "")
+
+
+def test_two_spellings_of_one_file_share_a_session(stub: Stub, tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    plain = initialize(stub, str(tmp_path / "shared.ndjson"))
+    detour = initialize(stub, str(tmp_path / "sub" / ".." / "shared.ndjson"), ATTACH_TO_EXISTING)
+    assert detour.session_name == plain.session_name
+    close(stub, plain.session_name)
+
+
+def _permission_wrapper() -> list[str]:
+    """Return how to run the server so that file permissions apply to it."""
+    if sys.platform == "win32":
+        pytest.skip("POSIX permission bits do not restrict writes on Windows")
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv(1), so permissions cannot be enforced")
+    # Root bypasses permission bits through these two capabilities; drop them.
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+
+def test_no_write_permission_is_permission_denied(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server(wrapper=_permission_wrapper())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        channel, stub = connect(server.address)
+        with channel:
+            error = status_of(lambda: initialize(stub, str(locked / "log.ndjson")))
+            assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert "log.ndjson" in (error.details() or "")
+            # The server keeps serving after refusing.
+            close(stub, initialize(stub, str(tmp_path / "fine.ndjson")).session_name)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_concurrent_writers_never_interleave(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "shared.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    payload = "x" * 2000  # long lines make torn writes visible
+
+    def writer(number: int) -> None:
+        for index in range(200):
+            log(stub, session_name, f"writer-{number}", {"index": str(index)}, {"pad": payload})
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close(stub, session_name)
+    written = records(path)
+    assert len(written) == 3200
+    for number in range(16):
+        indexes = [
+            int(r["measurement_configurations"]["index"])
+            for r in written
+            if r["measurement_name"] == f"writer-{number}"
+        ]
+        assert indexes == list(range(200))
+
+
+def test_logging_racing_close_never_crashes_the_server(stub: Stub, tmp_path: Path) -> None:
+    outcomes: list[str] = []
+    for round_number in range(20):
+        path = tmp_path / f"race-{round_number}.ndjson"
+        session_name = initialize(stub, str(path)).session_name
+        start = threading.Barrier(5)
+
+        def writer(start: threading.Barrier, session_name: str) -> None:
+            start.wait()
+            for _ in range(20):
+                try:
+                    log(stub, session_name)
+                    outcomes.append("OK")
+                except grpc.RpcError as error:
+                    assert isinstance(error, grpc.Call)
+                    outcomes.append(error.code().name)
+
+        threads = [threading.Thread(target=writer, args=(start, session_name)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        start.wait()
+        close(stub, session_name)
+        for thread in threads:
+            thread.join()
+        assert len(records(path)) == outcomes[-80:].count("OK")
+    assert set(outcomes) <= {"OK", "NOT_FOUND"}
+    assert "NOT_FOUND" in outcomes
+    close(stub, initialize(stub, str(tmp_path / "after.ndjson")).session_name)
+
+
+def test_acknowledged_records_survive_sigkill(start_server: StartServer, tmp_path: Path) -> None:
+    server = start_server()
+    path = tmp_path / "durable.ndjson"
+    channel, stub = connect(server.address)
+    acknowledged: list[int] = []
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def writer(number: int) -> None:
+        for index in range(100_000):
+            try:
+                log(stub, session_name, f"w{number}", {"index": str(index)})
+            except grpc.RpcError:
+                return
+            with lock:
+                acknowledged.append(number * 1_000_000 + index)
+                if len(acknowledged) >= 2000:
+                    enough.set()
+
+    with channel:
+        session_name = initialize(stub, str(path)).session_name
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        assert enough.wait(60)
+        server.process.send_signal(signal.SIGKILL)
+        for thread in threads:
+            thread.join()
+    assert server.process.wait(10) == -signal.SIGKILL
+    logged = {
+        int(r["measurement_name"][1:]) * 1_000_000 + int(r["measurement_configurations"]["index"])
+        for r in records(path)
+    }
+    assert set(acknowledged) <= logged
+
+
+def test_client_log_data_writes_a_stamped_record(server: ServerProcess, tmp_path: Path) -> None:
+    path = tmp_path / "client.ndjson"
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    with JsonLoggerClient(str(path), address=server.address) as session:
+        session.log_data("Measure", {"range": "10"}, {"reading": "4.99"})
+    after = datetime.now(timezone.utc)
+    (record,) = records(path)
+    stamp = datetime.strptime(record.pop("timestamp"), "%Y-%m-%d %H:%M:%S")
+    assert before <= stamp.replace(tzinfo=timezone.utc) <= after
+    assert record == {
+        "measurement_name": "Measure",
+        "measurement_configurations": {"range": "10"},
+        "measurement_outputs": {"reading": "4.99"},
+    }

@@ -1,0 +1,196 @@
+"""Rendering succeeds, lays out the expected files and is deterministic."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_copie.plugin import Copie
+
+from helpers import BENCH_POWER_LOCK, render
+from sync_examples import snapshot
+
+STUB_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
+
+# Loads a generated *_pb2.py by path (not through its package, whose __init__
+# needs the NI SDK) and prints its services and messages as JSON, each field as
+# "number:declaration" in the same notation the custom_rpcs answer uses.
+DESCRIBE_STUB = r"""
+import importlib.util, json, sys
+from google.protobuf.descriptor import FieldDescriptor as F
+
+spec = importlib.util.spec_from_file_location("stub_under_test_pb2", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+names = {v: k[5:].lower() for k, v in vars(F).items() if k.startswith("TYPE_")}
+
+def base(field):
+    if field.type in (F.TYPE_MESSAGE, F.TYPE_ENUM):
+        return (field.message_type or field.enum_type).full_name
+    return names[field.type]
+
+def declaration(field):
+    entry = field.message_type
+    if entry is not None and entry.GetOptions().map_entry:
+        key, value = entry.fields_by_name["key"], entry.fields_by_name["value"]
+        return f"map<{base(key)}, {base(value)}> {field.name}"
+    repeated = "repeated " if field.label == F.LABEL_REPEATED else ""
+    return f"{repeated}{base(field)} {field.name}"
+
+def fields(message):
+    return [f"{f.number}:{declaration(f)}" for f in message.fields]
+
+file = module.DESCRIPTOR
+print(json.dumps({
+    "package": file.package,
+    "services": {
+        service.name: {
+            method.name: {"request": fields(method.input_type),
+                          "response": fields(method.output_type)}
+            for method in service.methods
+        }
+        for service in file.services_by_name.values()
+    },
+}))
+"""
+
+
+def describe_stub(pb2: Path) -> dict[str, Any]:
+    """Return the services of a generated stub module, loaded in a fresh interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", DESCRIBE_STUB, str(pb2)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"{pb2.name} does not load:\n{result.stderr}"
+    described: dict[str, Any] = json.loads(result.stdout)
+    return described
+
+
+def relative_files(project: Path) -> set[str]:
+    return {path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()}
+
+
+def test_defaults_render_the_json_logger(copie: Copie) -> None:
+    project = render(copie)
+    stubs = project / "client/src/json_logger_client/stubs"
+    files = relative_files(project)
+    expected = {
+        "client/src/json_logger_client/__init__.py",
+        "client/src/json_logger_client/stubs/__init__.py",
+        "client/src/json_logger_client/stubs/json_logger.proto",
+        "server/src/json_logger_server/__init__.py",
+        "server/src/json_logger_server/__main__.py",
+        "server/src/json_logger_server/resource.py",
+        "server/JsonLogger.serviceconfig",
+        "scripts/check.py",
+        "scripts/generate_stubs.py",
+        ".copier-answers.yml",
+    }
+    expected |= {f"client/src/json_logger_client/stubs/json_logger{s}" for s in STUB_SUFFIXES}
+    assert expected <= files, f"missing: {sorted(expected - files)}"
+    # No stub module may land outside the package (a top-level json_logger_pb2
+    # would shadow or be shadowed by NI's own top-level *_pb2 packages).
+    assert {path for path in files if path.endswith(STUB_SUFFIXES)} == {
+        f"client/src/json_logger_client/stubs/json_logger{s}" for s in STUB_SUFFIXES
+    }
+
+    config = json.loads((project / "server/JsonLogger.serviceconfig").read_text("utf-8"))
+    (service,) = config["services"]
+    assert service["serviceClass"] == "ni.logger.JSONLogService"
+    assert service["providedInterfaces"] == ["ni.logger.v1.json"]
+
+    grpc_module = (stubs / "json_logger_pb2_grpc.py").read_text("utf-8")
+    assert re.search(r"^from json_logger_client\.stubs import json_logger_pb2\b", grpc_module, re.M)
+    for suffix in STUB_SUFFIXES:
+        text = (stubs / f"json_logger{suffix}").read_text("utf-8")
+        assert not re.search(r"^\s*import json_logger_pb2\b", text, re.M), suffix
+        assert not re.search(r"^\s*from json_logger_pb2\b", text, re.M), suffix
+
+
+def test_defaults_wire_contract(copie: Copie) -> None:
+    project = render(copie)
+    described = describe_stub(project / "client/src/json_logger_client/stubs/json_logger_pb2.py")
+    assert described["package"] == "json_logger"
+    assert list(described["services"]) == ["JsonLogger"]
+    methods = described["services"]["JsonLogger"]
+    assert set(methods) == {"InitializeFile", "LogMeasurementData", "CloseFile"}
+    # Field for field what NI's JSON logger client sends and expects.
+    assert methods["InitializeFile"] == {
+        "request": [
+            "1:string file_path",
+            "2:json_logger.SessionInitializationBehavior initialization_behavior",
+        ],
+        "response": ["1:string session_name", "2:bool new_session"],
+    }
+    assert methods["LogMeasurementData"]["request"] == [
+        "1:string session_name",
+        "2:string measurement_name",
+        "3:google.protobuf.Timestamp timestamp",
+        "4:map<string, string> measurement_configurations",
+        "5:map<string, string> measurement_outputs",
+    ]
+    assert methods["LogMeasurementData"]["response"] == []
+    assert methods["CloseFile"] == {"request": ["1:string session_name"], "response": []}
+
+
+def test_custom_answers_reach_names_and_wire_contract(copie: Copie) -> None:
+    project = render(copie, BENCH_POWER_LOCK)
+    package = project / "client/src/bench_power_lock_client/stubs"
+    assert (project / "server/src/bench_power_lock_server/__init__.py").is_file()
+    for suffix in STUB_SUFFIXES:
+        assert (package / f"bench_power_lock{suffix}").is_file(), suffix
+    config = json.loads((project / "server/BenchPowerLock.serviceconfig").read_text("utf-8"))
+    (service,) = config["services"]
+    assert service["serviceClass"] == "bench_power_lock.BenchPowerLockService"
+    assert service["providedInterfaces"] == ["bench_power_lock.BenchPowerLock"]
+
+    described = describe_stub(package / "bench_power_lock_pb2.py")
+    assert described["package"] == "bench_power_lock"
+    methods = described["services"]["BenchPowerLock"]
+    assert set(methods) == {"AcquireLock", "Heartbeat", "SetLimits", "ReleaseLock"}
+    assert methods["AcquireLock"]["request"] == [
+        "1:string resource_name",
+        "2:bench_power_lock.SessionInitializationBehavior initialization_behavior",
+    ]
+    assert methods["Heartbeat"] == {
+        "request": ["1:string session_name"],
+        "response": ["1:google.protobuf.Timestamp server_time"],
+    }
+    assert methods["SetLimits"] == {
+        "request": [
+            "1:string session_name",
+            "2:double voltage",
+            "3:repeated int32 channels",
+            "4:map<string, double> per_pin",
+            "5:bool enabled",
+            "6:bytes blob",
+            "7:google.protobuf.Duration hold",
+        ],
+        "response": ["1:string summary", "2:repeated string warnings"],
+    }
+    assert methods["ReleaseLock"]["request"] == ["1:string session_name"]
+
+
+def test_same_answers_render_byte_identical_projects(copie: Copie) -> None:
+    first = snapshot(render(copie, BENCH_POWER_LOCK))
+    second = snapshot(render(copie, BENCH_POWER_LOCK))
+
+    def without_commit(files: dict[str, tuple[bytes, bool]]) -> dict[str, tuple[bytes, bool]]:
+        content, executable = files[".copier-answers.yml"]
+        kept = b"".join(
+            line for line in content.splitlines(keepends=True) if not line.startswith(b"_commit:")
+        )
+        return {**files, ".copier-answers.yml": (kept, executable)}
+
+    first, second = without_commit(first), without_commit(second)
+    assert first.keys() == second.keys()
+    differing = sorted(name for name in first if first[name] != second[name])
+    assert differing == []
+    # The comparison covers the generated stubs, not just the rendered sources.
+    assert "client/src/bench_power_lock_client/stubs/bench_power_lock_pb2.py" in first
