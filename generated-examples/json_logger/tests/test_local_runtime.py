@@ -13,6 +13,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import grpc
+import ni_measurement_plugin_sdk_service as nims
 import pytest
 from ni.measurementlink.discovery.v1.client import DiscoveryClient, ServiceInfo, ServiceLocation
 from ni.measurementlink.pinmap.v1.client import PinMapClient
@@ -348,3 +349,43 @@ def test_discovery_resolution_errors(runtime: ServerProcess) -> None:
     finally:
         for registration_id in ids:
             client.unregister_service(registration_id)
+
+
+def test_measurement_service_registers_with_the_runtime(
+    runtime: ServerProcess,
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "Probe.serviceconfig"
+    config.write_text(
+        json.dumps(
+            {
+                "services": [
+                    {
+                        "displayName": "Runtime Probe",
+                        "serviceClass": "local.RuntimeProbe_Python",
+                        "descriptionUrl": "",
+                        "providedInterfaces": [
+                            "ni.measurementlink.measurement.v1.MeasurementService",
+                            "ni.measurementlink.measurement.v2.MeasurementService",
+                        ],
+                        "path": "start.bat",
+                        "version": "1.0.0.0",
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    service = nims.MeasurementService(service_config_path=config, ui_file_paths=[])
+
+    @service.register_measurement
+    @service.output("echo", nims.DataType.Double)
+    @service.configuration("value", nims.DataType.Double, 1.0)
+    def measure(value: float) -> tuple[float]:
+        return (value,)
+
+    with service.host_service():
+        location = DiscoveryClient().resolve_service(
+            "ni.measurementlink.measurement.v2.MeasurementService", "local.RuntimeProbe_Python"
+        )
+        assert location.location == "localhost" and location.insecure_port
