@@ -27,9 +27,12 @@ pytestmark = pytest.mark.project
 CHECK_TIMEOUT = 600  # seconds for one project's scripts/check.py, environment included
 OUTPUT_TAIL = 120  # lines of check.py output shown when a check fails
 
-PROJECTS: dict[str, dict[str, Any]] = {
-    "defaults": {},
-    "bench_power_lock": BENCH_POWER_LOCK,
+# name -> (answers, whether check.py may use uv). One render goes the way a fresh
+# machine with only Python does: venv and pip, no uv anywhere on PATH.
+PROJECTS: dict[str, tuple[dict[str, Any], bool]] = {
+    "defaults": ({}, True),
+    "bench_power_lock": (BENCH_POWER_LOCK, True),
+    "defaults_with_pip_only": ({}, False),
 }
 
 
@@ -58,10 +61,13 @@ class RunningCheck:
         return code, tail
 
 
-def check_environment() -> dict[str, str]:
-    """Return the environment for check.py: this venv's tools (uv) first on PATH."""
+def check_environment(use_uv: bool) -> dict[str, str]:
+    """Return the environment for check.py: this venv's tools (uv) first on PATH, or no uv."""
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    paths = [str(Path(sys.executable).parent), *env.get("PATH", "").split(os.pathsep)]
+    if not use_uv:
+        paths = [p for p in paths if p and not (Path(p) / "uv").exists()]
+    env["PATH"] = os.pathsep.join(paths)
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_CURRENT_TEST", None)
     return env
@@ -75,7 +81,7 @@ def running_checks(
     logs = tmp_path_factory.mktemp("check-logs")
     checks: dict[str, RunningCheck] = {}
     try:
-        for name, answers in PROJECTS.items():
+        for name, (answers, use_uv) in PROJECTS.items():
             result = copie_session.copy(extra_answers=dict(answers), template_dir=ROOT)
             if result.exit_code != 0 or result.project_dir is None:
                 pytest.fail(f"rendering {name} failed: {result.exception!r}")
@@ -84,7 +90,7 @@ def running_checks(
             process = subprocess.Popen(
                 [sys.executable, "scripts/check.py"],
                 cwd=result.project_dir,
-                env=check_environment(),
+                env=check_environment(use_uv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

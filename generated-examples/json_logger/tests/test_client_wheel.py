@@ -32,9 +32,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     uv = shutil.which("uv")
     if uv:
-        run(uv, "build", "--quiet", "--wheel", "--out-dir", out, "client")
+        run(uv, "build", "--quiet", "--wheel", "--out-dir", out, PROJECT / "client")
     else:
-        run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, "client")
+        pip = [sys.executable, "-m", "pip"]
+        run(*pip, "wheel", "--quiet", "--no-deps", "-w", out, PROJECT / "client")
     (built,) = out.glob("*.whl")
     return built
 
