@@ -53,7 +53,7 @@ def ensure_environment() -> Path:
     install = ["-r", "requirements-dev.txt", "-e", "client", "-e", "server", "-e", "runtime"]
     uv = shutil.which("uv")
     if uv:
-        run(uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, VENV)
+        run(uv, "venv", "--quiet", "--seed", "--allow-existing", "--python", sys.executable, VENV)
         run(uv, "pip", "install", "--quiet", "--python", python, *install)
     else:
         if not python.exists():
@@ -73,6 +73,8 @@ def main() -> int:
     run(python, "-m", "ruff", "check", ".")
     run(python, "-m", "ruff", "format", "--check", ".")
     run(python, "-m", "mypy")
+    for plugin in sorted(PROJECT.glob("examples/*/measurement.py")):
+        run(python, "-m", "mypy", plugin.relative_to(PROJECT))
     run(python, "-m", "pytest", *sys.argv[1:])
     return 0
 

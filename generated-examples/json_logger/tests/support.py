@@ -9,14 +9,20 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
+from xml.etree import ElementTree
 
 import grpc
 import pytest
+from ni.measurementlink.pinmap.v1.client import PinMapClient
 
 from json_logger_client.stubs import json_logger_pb2 as pb2
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
 
 SERVER_MODULE = "json_logger_server"
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLE_PIN_MAP = PROJECT / "examples" / "pinmap" / "JsonLogger.pinmap"
+RESOURCE_PIN = "JsonLoggerPin"
+NS = {"pm": "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"}
 Behavior = pb2.SessionInitializationBehavior
 UNSPECIFIED = pb2.SESSION_INITIALIZATION_BEHAVIOR_UNSPECIFIED
 INITIALIZE_NEW = pb2.SESSION_INITIALIZATION_BEHAVIOR_INITIALIZE_NEW
@@ -80,9 +86,13 @@ def launch_runtime(log_dir: Path) -> ServerProcess:
 
 
 def launch(
-    log_dir: Path, command: list[str], stdin: Any = subprocess.DEVNULL, **popen: Any
+    log_dir: Path,
+    command: list[str],
+    stdin: Any = subprocess.DEVNULL,
+    ready: str = "listening on ",
+    **popen: Any,
 ) -> ServerProcess:
-    """Run `command`, which prints `listening on ADDRESS` once it serves."""
+    """Run `command`, which prints `<ready>ADDRESS` once it serves."""
     log_name = f"process-{os.getpid()}-{next(_server_numbers)}.log"
     log = (log_dir / log_name).open("w+", encoding="utf-8")
     process = subprocess.Popen(
@@ -90,8 +100,8 @@ def launch(
     )
     assert process.stdout is not None
     line = process.stdout.readline()
-    server = ServerProcess(process, line.removeprefix("listening on ").strip(), log)
-    if not line.startswith("listening on "):
+    server = ServerProcess(process, line.removeprefix(ready).strip(), log)
+    if not line.startswith(ready):
         server.stop()
         pytest.fail(f"{command} did not start: {line!r}\n{server.log_text()}")
     return server
@@ -123,3 +133,29 @@ def status_of(call: Callable[[], object]) -> grpc.Call:
     error = caught.value
     assert isinstance(error, grpc.Call)
     return error
+
+
+def write_pin_map(path: Path, resources: list[str]) -> str:
+    """Register a copy of the example pin map, its resource instrument(s) named `resources`."""
+    ElementTree.register_namespace("", NS["pm"])
+    tree = ElementTree.parse(EXAMPLE_PIN_MAP)
+    root = tree.getroot()
+    instruments = root.find("pm:Instruments", NS)
+    connections = root.find("pm:Connections", NS)
+    pins = root.find("pm:Pins", NS)
+    assert instruments is not None and connections is not None and pins is not None
+    template = instruments.find("pm:Instrument", NS)
+    connection = connections.find(f"pm:Connection[@pin='{RESOURCE_PIN}']", NS)
+    assert template is not None and connection is not None
+    template.set("name", resources[0])
+    connection.set("instrument", resources[0])
+    for number, resource in enumerate(resources[1:], start=2):
+        extra = ElementTree.SubElement(instruments, template.tag, dict(template.attrib))
+        extra.set("name", resource)
+        ElementTree.SubElement(extra, f"{{{NS['pm']}}}Channel", {"id": "0"})
+        ElementTree.SubElement(pins, f"{{{NS['pm']}}}DUTPin", {"name": f"{RESOURCE_PIN}{number}"})
+        wired = ElementTree.SubElement(connections, connection.tag, dict(connection.attrib))
+        wired.set("pin", f"{RESOURCE_PIN}{number}")
+        wired.set("instrument", resource)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return PinMapClient().update_pin_map(path)

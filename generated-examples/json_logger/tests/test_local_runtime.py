@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import grpc
 import ni_measurement_plugin_sdk_service as nims
@@ -24,43 +23,23 @@ from ni.measurementlink.sessionmanagement.v1.client import (
 
 from json_logger_client import (
     JSON_LOGGER_INSTRUMENT_TYPE,
+    SERVICE,
     JsonLoggerClient,
     JsonLoggerSessionConstructor,
+    ServiceConnection,
 )
 
 import teststand_json_logger as teststand
-from support import ATTACH_TO_EXISTING, INITIALIZE_NEW, ServerProcess, close, connect, initialize
-
-PROJECT = Path(__file__).resolve().parent.parent
-EXAMPLE_PIN_MAP = PROJECT / "examples" / "pinmap" / "JsonLogger.pinmap"
-RESOURCE_PIN = "JsonLoggerPin"
-NS = {"pm": "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"}
-
-
-def write_pin_map(path: Path, resources: list[str]) -> str:
-    """Write the example pin map with its resource instrument(s) named `resources`."""
-    ElementTree.register_namespace("", NS["pm"])
-    tree = ElementTree.parse(EXAMPLE_PIN_MAP)
-    root = tree.getroot()
-    instruments = root.find("pm:Instruments", NS)
-    connections = root.find("pm:Connections", NS)
-    pins = root.find("pm:Pins", NS)
-    assert instruments is not None and connections is not None and pins is not None
-    template = instruments.find("pm:Instrument", NS)
-    connection = connections.find(f"pm:Connection[@pin='{RESOURCE_PIN}']", NS)
-    assert template is not None and connection is not None
-    template.set("name", resources[0])
-    connection.set("instrument", resources[0])
-    for number, resource in enumerate(resources[1:], start=2):
-        extra = ElementTree.SubElement(instruments, template.tag, dict(template.attrib))
-        extra.set("name", resource)
-        ElementTree.SubElement(extra, f"{{{NS['pm']}}}Channel", {"id": "0"})
-        ElementTree.SubElement(pins, f"{{{NS['pm']}}}DUTPin", {"name": f"{RESOURCE_PIN}{number}"})
-        wired = ElementTree.SubElement(connections, connection.tag, dict(connection.attrib))
-        wired.set("pin", f"{RESOURCE_PIN}{number}")
-        wired.set("instrument", resource)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-    return PinMapClient().update_pin_map(path)
+from support import (
+    ATTACH_TO_EXISTING,
+    INITIALIZE_NEW,
+    RESOURCE_PIN,
+    ServerProcess,
+    close,
+    connect,
+    initialize,
+    write_pin_map,
+)
 
 
 class RunTimeVariables:
@@ -389,3 +368,18 @@ def test_measurement_service_registers_with_the_runtime(
             "ni.measurementlink.measurement.v2.MeasurementService", "local.RuntimeProbe_Python"
         )
         assert location.location == "localhost" and location.insecure_port
+
+
+def test_client_follows_a_restarted_server_to_its_new_port(
+    runtime: ServerProcess, start_server: Any, new_resource: Any
+) -> None:
+    connection = ServiceConnection(SERVICE)  # resolved once, then cached
+    first = start_server(discovery=True)
+    with JsonLoggerClient(new_resource(), connection=connection) as session:
+        assert session.new_session
+    assert connection.address == first.address
+    first.stop()
+    second = start_server(discovery=True)
+    with JsonLoggerClient(new_resource(), connection=connection) as session:
+        assert session.new_session  # the stale address failed, and the retry found the new one
+    assert connection.address == second.address != first.address

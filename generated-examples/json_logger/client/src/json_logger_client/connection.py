@@ -75,6 +75,16 @@ class ServiceConnection:
                 self._address = address
             return self._channel
 
+    @property
+    def discovered(self) -> bool:
+        """Whether the address comes from NI Discovery Service (and may move)."""
+        return self._fixed_address is None
+
+    def forget(self) -> None:
+        """Drop the resolved location: the next channel() asks NI Discovery Service again."""
+        with self._lock:
+            self._channel = None
+
     def unavailable(self, error: grpc.RpcError) -> ServiceUnavailableError:
         """Describe an UNAVAILABLE call, and look the service up again next time."""
         with self._lock:

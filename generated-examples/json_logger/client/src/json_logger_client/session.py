@@ -50,8 +50,8 @@ _CLOSE_ON_EXIT = frozenset(
     }
 )
 
-RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
+Stub = pb2_grpc.JsonLoggerStub
 
 
 class JsonLoggerClient:
@@ -94,13 +94,11 @@ class JsonLoggerClient:
         self.initialization_behavior = SessionInitializationBehavior(initialization_behavior)
         self._connection = connection or shared_connection(SERVICE, address)
         self._stub = pb2_grpc.JsonLoggerStub(self._connection.channel())
-        response = self._invoke(
-            self._stub.InitializeFile,
-            pb2.InitializeFileRequest(
-                file_path=file_path,
-                initialization_behavior=_SERVER_BEHAVIOR[self.initialization_behavior],
-            ),
+        request = pb2.InitializeFileRequest(
+            file_path=file_path,
+            initialization_behavior=_SERVER_BEHAVIOR[self.initialization_behavior],
         )
+        response = self._invoke(lambda stub: stub.InitializeFile(request))
         self._session_name = response.session_name
         self._new_session = response.new_session
         self._closed = False
@@ -144,10 +142,8 @@ class JsonLoggerClient:
         if self._closed:
             return
         try:
-            self._invoke(
-                self._stub.CloseFile,
-                pb2.CloseFileRequest(session_name=self._session_name),
-            )
+            request = pb2.CloseFileRequest(session_name=self._session_name)
+            self._invoke(lambda stub: stub.CloseFile(request))
         except grpc.RpcError as error:
             if not (isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.NOT_FOUND):
                 raise
@@ -170,7 +166,7 @@ class JsonLoggerClient:
         )
         if timestamp is not None:
             request.timestamp.FromDatetime(timestamp)
-        self._invoke(self._stub.LogMeasurementData, request)
+        self._invoke(lambda stub: stub.LogMeasurementData(request))
 
     def log_data(
         self,
@@ -186,13 +182,21 @@ class JsonLoggerClient:
             measurement_outputs=outputs,
         )
 
-    def _invoke(
-        self,
-        rpc: Callable[[RequestT], ResponseT],
-        request: RequestT,
-    ) -> ResponseT:
+    def _invoke(self, call: Callable[[Stub], ResponseT]) -> ResponseT:
+        """Make `call` on the stub; UNAVAILABLE becomes ServiceUnavailableError."""
         try:
-            return rpc(request)
+            return call(self._stub)
+        except grpc.RpcError as error:
+            if not (isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE):
+                raise
+            if not self._connection.discovered:
+                raise self._connection.unavailable(error) from error
+        # The service may have restarted elsewhere: resolve it again and retry once. An
+        # UNAVAILABLE call never reached a server, so sending it again is safe.
+        self._connection.forget()
+        self._stub = pb2_grpc.JsonLoggerStub(self._connection.channel())
+        try:
+            return call(self._stub)
         except grpc.RpcError as error:
             if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
                 raise self._connection.unavailable(error) from error

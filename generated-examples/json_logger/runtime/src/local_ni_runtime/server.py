@@ -13,7 +13,7 @@ from ni.measurementlink.sessionmanagement.v1 import (
     session_management_service_pb2_grpc as session_management_grpc,
 )
 
-from . import admin
+from . import admin, device_server
 from .discovery import DiscoveryServicer
 from .pin_map_service import PinMapServicer
 from .session_management import SessionManagementServicer
@@ -24,7 +24,10 @@ SESSION_MANAGEMENT_SERVICE = "ni.measurementlink.sessionmanagement.v1.SessionMan
 
 
 class LocalRuntime:
-    """NI Discovery, Pin Map and Session Management services, emulated, on one port."""
+    """NI's Discovery, Pin Map and Session Management services and a device server, on one port.
+
+    The device server simulates NI-DCPower and NI-DMM instruments.
+    """
 
     def __init__(self, port: int = 0) -> None:
         """Bind to localhost:`port` (0: any free port); call start() to serve."""
@@ -39,15 +42,25 @@ class LocalRuntime:
         session_management_grpc.add_SessionManagementServiceServicer_to_server(
             self.session_management, self._server
         )
-        self._server.add_generic_rpc_handlers((admin.handler(self.session_management),))
+        self.devices = device_server.SessionRepository()
+        self._server.add_generic_rpc_handlers(
+            (admin.handler(self.session_management), *device_server.handlers(self.devices))
+        )
         self.port = self._server.add_insecure_port(f"localhost:{port}")
-        for name, display in (
-            (PIN_MAP_SERVICE, "NI Pin Map Service (local runtime)"),
-            (SESSION_MANAGEMENT_SERVICE, "NI Session Management Service (local runtime)"),
+        for interfaces, service_class, display in (
+            ([PIN_MAP_SERVICE], PIN_MAP_SERVICE, "NI Pin Map Service"),
+            ([SESSION_MANAGEMENT_SERVICE], SESSION_MANAGEMENT_SERVICE, "NI Session Management"),
+            (
+                [device_server.DCPOWER_INTERFACE, device_server.DMM_INTERFACE],
+                device_server.SERVICE_CLASS,
+                "NI gRPC Device Server (simulated NI-DCPower and NI-DMM)",
+            ),
         ):
             self.discovery.register(
                 discovery_pb2.ServiceDescriptor(
-                    display_name=display, provided_interfaces=[name], service_class=name
+                    display_name=f"{display} (local runtime)",
+                    provided_interfaces=interfaces,
+                    service_class=service_class,
                 ),
                 discovery_pb2.ServiceLocation(location="localhost", insecure_port=str(self.port)),
             )

@@ -1,24 +1,21 @@
 """Command line: serve JsonLogger on localhost until SIGINT, SIGTERM or Enter.
 
 Template-owned. NI Discovery Service starts the server through start.bat with no
-console, so stopping never depends on stdin; Enter works only when a terminal is
-attached.
+console, so stopping never depends on stdin (see json_logger_client.stopping).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from concurrent import futures
 from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType
 
 import grpc
 
+from json_logger_client.stopping import wait_until_stopped
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
 
 from .discovery import ServiceConfigError, load_service_info, registered
@@ -62,32 +59,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    def handle(signum: int, _frame: FrameType | None) -> None:
-        _logger.info("Received %s; stopping.", signal.Signals(signum).name)
-        stop.set()
-
-    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), handle)
-
-
-def _stop_on_enter(stop: threading.Event) -> None:
-    stdin = sys.stdin
-    if stdin is None or stdin.closed or not stdin.isatty():
-        return
-
-    def wait_for_enter() -> None:
-        try:
-            stdin.readline()
-        except (OSError, ValueError):
-            return
-        stop.set()
-
-    print("Press Enter to stop the server.", file=sys.stderr, flush=True)
-    threading.Thread(target=wait_for_enter, name="stop-on-enter", daemon=True).start()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Serve until asked to stop; close every session on the way out."""
     args = parse_args(argv)
@@ -115,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    stop = threading.Event()
-    _stop_on_signals(stop)
     server.start()
     try:
         with ExitStack() as stack:
@@ -132,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     return 1
             print(f"listening on {HOST}:{port}", flush=True)
-            _stop_on_enter(stop)
-            while not stop.wait(0.5):
-                pass
+            wait_until_stopped()
     finally:
         server.stop(grace=2).wait()
         for name, failure in registry.close_all():

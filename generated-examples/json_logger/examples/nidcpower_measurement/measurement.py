@@ -1,0 +1,115 @@
+"""NI-DCPower source-and-measure plug-in that shares a JsonLogger session.
+
+Sources a DC voltage on the SMU pins, measures voltage and current, and uses the
+JsonLogger resource reserved through the same pin map: it logs the
+configuration and the results through the shared session.
+Run it with start.bat / start.sh, or `python measurement.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import ni_measurement_plugin_sdk_service as nims
+import nidcpower
+
+from json_logger_client import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
+from json_logger_client.stopping import wait_until_stopped
+
+SERVICE_DIRECTORY = Path(__file__).resolve().parent
+RESERVATION_TIMEOUT = 30.0  # seconds
+measurement_service = nims.MeasurementService(
+    service_config_path=SERVICE_DIRECTORY / "NIDCPowerMeasurement.serviceconfig",
+    ui_file_paths=[],
+)
+
+
+@measurement_service.register_measurement
+@measurement_service.configuration(
+    "pin_names",
+    nims.DataType.IOResourceArray1D,
+    ["SmuPin"],
+    instrument_type=nims.session_management.INSTRUMENT_TYPE_NI_DCPOWER,
+)
+@measurement_service.configuration(
+    "resource_pin",
+    nims.DataType.IOResource,
+    "JsonLoggerPin",
+    instrument_type=JSON_LOGGER_INSTRUMENT_TYPE,
+)
+@measurement_service.configuration("voltage_level", nims.DataType.Double, 1.0)
+@measurement_service.configuration("voltage_level_range", nims.DataType.Double, 6.0)
+@measurement_service.configuration("current_limit", nims.DataType.Double, 0.01)
+@measurement_service.configuration("current_limit_range", nims.DataType.Double, 0.01)
+@measurement_service.configuration("source_delay", nims.DataType.Double, 0.0)
+@measurement_service.output("measured_voltages", nims.DataType.DoubleArray1D)
+@measurement_service.output("measured_currents", nims.DataType.DoubleArray1D)
+@measurement_service.output("in_compliance", nims.DataType.BooleanArray1D)
+@measurement_service.output("resource_session_name", nims.DataType.String)
+def measure(
+    pin_names: list[str],
+    resource_pin: str,
+    voltage_level: float,
+    voltage_level_range: float,
+    current_limit: float,
+    current_limit_range: float,
+    source_delay: float,
+) -> tuple[list[float], list[float], list[bool], str]:
+    """Source `voltage_level` on every pin and measure it."""
+    # Another plug-in may hold the shared resource for a moment: wait for it.
+    pins = [*pin_names, resource_pin]
+    context = measurement_service.context
+    with context.reserve_sessions(pins, timeout=RESERVATION_TIMEOUT) as reservation:  # noqa: SIM117
+        with (
+            reservation.initialize_nidcpower_sessions(),
+            reservation.initialize_session(
+                JsonLoggerSessionConstructor(), JSON_LOGGER_INSTRUMENT_TYPE
+            ) as resource_info,
+        ):
+            voltages: list[float] = []
+            currents: list[float] = []
+            compliance: list[bool] = []
+            for connection in reservation.get_nidcpower_connections(pin_names):
+                channel = connection.session.channels[connection.channel_name]
+                channel.source_mode = nidcpower.SourceMode.SINGLE_POINT
+                channel.output_function = nidcpower.OutputFunction.DC_VOLTAGE
+                channel.voltage_level_range = voltage_level_range
+                channel.current_limit_range = current_limit_range
+                channel.current_limit = current_limit
+                channel.source_delay = source_delay
+                channel.voltage_level = voltage_level
+                with channel.initiate():
+                    channel.wait_for_event(nidcpower.Event.SOURCE_COMPLETE, timeout=10.0)
+                    (reading,) = channel.measure_multiple()
+                    voltages.append(reading.voltage)
+                    currents.append(reading.current)
+                    compliance.append(channel.query_in_compliance())
+            resource = resource_info.session
+            resource.log_data(
+                "NI-DCPower source and measure",
+                {
+                    "pins": ", ".join(pin_names),
+                    "voltage_level": str(voltage_level),
+                    "current_limit": str(current_limit),
+                    "source_delay": str(source_delay),
+                },
+                {
+                    "measured_voltages": str(voltages),
+                    "measured_currents": str(currents),
+                    "in_compliance": str(compliance),
+                },
+            )
+            return voltages, currents, compliance, resource.session_name
+
+
+def main() -> None:
+    """Host the measurement service until it is asked to stop."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with measurement_service.host_service():
+        print(f"hosting {measurement_service.service_info.service_class}", flush=True)
+        wait_until_stopped()
+
+
+if __name__ == "__main__":
+    main()

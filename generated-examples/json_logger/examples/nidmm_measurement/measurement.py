@@ -1,0 +1,92 @@
+"""NI-DMM DC voltage plug-in that shares a JsonLogger session.
+
+Reads a DC voltage on the DMM pin and uses the JsonLogger resource reserved
+through the same pin map: it logs the configuration and the results
+through the shared session. Run it with start.bat / start.sh, or
+`python measurement.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import ni_measurement_plugin_sdk_service as nims
+import nidmm
+
+from json_logger_client import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
+from json_logger_client.stopping import wait_until_stopped
+
+SERVICE_DIRECTORY = Path(__file__).resolve().parent
+RESERVATION_TIMEOUT = 30.0  # seconds
+measurement_service = nims.MeasurementService(
+    service_config_path=SERVICE_DIRECTORY / "NIDmmMeasurement.serviceconfig",
+    ui_file_paths=[],
+)
+
+
+@measurement_service.register_measurement
+@measurement_service.configuration(
+    "pin_name",
+    nims.DataType.IOResource,
+    "DmmPin",
+    instrument_type=nims.session_management.INSTRUMENT_TYPE_NI_DMM,
+)
+@measurement_service.configuration(
+    "resource_pin",
+    nims.DataType.IOResource,
+    "JsonLoggerPin",
+    instrument_type=JSON_LOGGER_INSTRUMENT_TYPE,
+)
+@measurement_service.configuration("range", nims.DataType.Double, 10.0)
+@measurement_service.configuration("resolution_digits", nims.DataType.Double, 5.5)
+@measurement_service.output("measured_value", nims.DataType.Double)
+@measurement_service.output("signal_out_of_range", nims.DataType.Boolean)
+@measurement_service.output("absolute_resolution", nims.DataType.Double)
+@measurement_service.output("resource_session_name", nims.DataType.String)
+def measure(
+    pin_name: str,
+    resource_pin: str,
+    range: float,
+    resolution_digits: float,
+) -> tuple[float, bool, float, str]:
+    """Read a DC voltage with `range` and `resolution_digits`."""
+    # Another plug-in may hold the shared resource for a moment: wait for it.
+    pins = [pin_name, resource_pin]
+    context = measurement_service.context
+    with context.reserve_sessions(pins, timeout=RESERVATION_TIMEOUT) as reservation:  # noqa: SIM117
+        with (
+            reservation.initialize_nidmm_session() as dmm_info,
+            reservation.initialize_session(
+                JsonLoggerSessionConstructor(), JSON_LOGGER_INSTRUMENT_TYPE
+            ) as resource_info,
+        ):
+            dmm = dmm_info.session
+            dmm.configure_measurement_digits(nidmm.Function.DC_VOLTS, range, resolution_digits)
+            measured_value = dmm.read()
+            signal_out_of_range = math.isnan(measured_value) or math.isinf(measured_value)
+            absolute_resolution = dmm.resolution_absolute
+            resource = resource_info.session
+            resource.log_data(
+                "NI-DMM DC voltage",
+                {"pin": pin_name, "range": str(range), "resolution_digits": str(resolution_digits)},
+                {
+                    "measured_value": str(measured_value),
+                    "signal_out_of_range": str(signal_out_of_range),
+                    "absolute_resolution": str(absolute_resolution),
+                },
+            )
+            return measured_value, signal_out_of_range, absolute_resolution, resource.session_name
+
+
+def main() -> None:
+    """Host the measurement service until it is asked to stop."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with measurement_service.host_service():
+        print(f"hosting {measurement_service.service_info.service_class}", flush=True)
+        wait_until_stopped()
+
+
+if __name__ == "__main__":
+    main()
