@@ -9,6 +9,7 @@ Run it with start.bat / start.sh, or `python measurement.py`.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import ni_measurement_plugin_sdk_service as nims
@@ -106,9 +107,18 @@ def measure(
 def main() -> None:
     """Host the measurement service until it is asked to stop."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    with measurement_service.host_service():
+    try:
+        measurement_service.host_service()
+    except NotImplementedError as error:  # NI Discovery Service exists only on Windows
+        sys.exit(
+            f"error: {error}. Without NI software, start the local runtime and set "
+            "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
+        )
+    try:
         print(f"hosting {measurement_service.service_info.service_class}", flush=True)
         wait_until_stopped()
+    finally:
+        measurement_service.close_service()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Resolves the plug-in through NI Discovery Service, reads its metadata, and calls
 the v2 `Measure` RPC with a pin map context, the configuration serialized from
-that metadata by NI's SDK.
+that metadata by NI's SDK. Importing it applies the NI_LOCAL_RUNTIME switch, so a
+script that only uses NI's SDK and this module still finds the local runtime.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from ni_measurement_plugin_sdk_service.measurement.client_support import (
     deserialize_parameters,
     serialize_parameters,
 )
+
+from json_logger_client import local_runtime
+
+local_runtime.apply()
 
 MEASUREMENT_V2 = "ni.measurementlink.measurement.v2.MeasurementService"
 
