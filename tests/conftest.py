@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import ROOT
+from project_checks import project_checks  # noqa: F401  (the session's background checks)
 
 
 def pytest_configure(config: pytest.Config) -> None:

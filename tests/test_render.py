@@ -194,3 +194,16 @@ def test_same_answers_render_byte_identical_projects(copie: Copie) -> None:
     assert differing == []
     # The comparison covers the generated stubs, not just the rendered sources.
     assert "client/src/bench_power_lock_client/stubs/bench_power_lock_pb2.py" in first
+
+
+def test_answers_file_is_committed_and_the_update_is_explained(copie: Copie) -> None:
+    project = render(copie, BENCH_POWER_LOCK)
+    subprocess.run(["git", "init", "--quiet"], cwd=project, check=True, timeout=60)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--quiet", ".copier-answers.yml"], cwd=project, timeout=60
+    )
+    assert ignored.returncode == 1, "the project's .gitignore ignores .copier-answers.yml"
+    readme = (project / "README.md").read_text("utf-8")
+    update = readme[readme.index("## Update from the template") :]
+    assert ".copier-answers.yml" in update and "copier update --trust" in update
+    assert "server/src/bench_power_lock_server/resource.py" in update

@@ -1,46 +1,42 @@
-"""`copier update` keeps what the user owns: resource.py is never overwritten.
+"""`copier update` keeps what the user owns and brings what the template changed.
 
-The template is cloned into a scratch git repository with the working tree's
-changes committed (so the commit a render records exists when updating), a
-project is rendered from it and committed, the user edits resource.py, and an
-update with a changed answer must re-render template-owned files only.
+Both tests update a project rendered from a scratch git clone of this repository
+(its uncommitted changes committed, so the commit a render records exists). The
+first changes answers: only template-owned files are re-rendered. The second is a
+new user's project across two template versions (tests/update_scenario.py: render
+v1 as the Bench Power Lock service, fill in Heartbeat, add a test, note something
+in the README, update to v2): the user's work survives, the v2 change arrives,
+and the project's own scripts/check.py passes (started in the background with the
+other project checks, tests/project_checks.py).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import copier
 import pytest
 
-from helpers import ROOT
+from project_checks import CHECK_TIMEOUT, RunningCheck, tail
+from update_scenario import (
+    RESOURCE,
+    SERVER_PACKAGE,
+    USER_NOTE,
+    USER_TEST,
+    USER_TEST_PATH,
+    V2_README_LINE,
+    V2_SESSIONS_LINE,
+    clone_template,
+    git,
+)
 
-RESOURCE = Path("server/src/json_logger_server/resource.py")
-
-
-def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=120
-    )
-    return result.stdout
+LOGGER_RESOURCE = Path("server/src/json_logger_server/resource.py")
 
 
 @pytest.fixture
 def template_clone(tmp_path: Path) -> Path:
     """A git clone of this repository with its uncommitted changes committed."""
-    clone = tmp_path / "template"
-    git(tmp_path, "clone", "--quiet", "--no-local", str(ROOT), str(clone))
-    tracked = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
-    for name in tracked:
-        source = ROOT / name
-        if source.is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, clone / name)
-    git(clone, "add", "-A")
-    git(clone, "commit", "--quiet", "--allow-empty", "-m", "working tree")
-    return clone
+    return clone_template(tmp_path)
 
 
 def test_update_keeps_the_users_resource_and_applies_new_answers(
@@ -53,8 +49,8 @@ def test_update_keeps_the_users_resource_and_applies_new_answers(
     git(project, "init", "--quiet")
     git(project, "add", "-A")
     git(project, "commit", "--quiet", "-m", "rendered")
-    edited = (project / RESOURCE).read_text(encoding="utf-8") + "\n# the user's own code\n"
-    (project / RESOURCE).write_text(edited, encoding="utf-8")
+    edited = (project / LOGGER_RESOURCE).read_text(encoding="utf-8") + "\n# the user's own code\n"
+    (project / LOGGER_RESOURCE).write_text(edited, encoding="utf-8")
     git(project, "commit", "--quiet", "-am", "user edit")
 
     copier.run_update(
@@ -69,9 +65,45 @@ def test_update_keeps_the_users_resource_and_applies_new_answers(
         quiet=True,
     )
 
-    assert (project / RESOURCE).read_text(encoding="utf-8") == edited
-    servicer = (project / RESOURCE).with_name("servicer.py").read_text(encoding="utf-8")
+    assert (project / LOGGER_RESOURCE).read_text(encoding="utf-8") == edited
+    servicer = (project / LOGGER_RESOURCE).with_name("servicer.py").read_text(encoding="utf-8")
     assert "def OpenLog(" in servicer and "InitializeFile" not in servicer
     assert "Logs every bench measurement." in (project / "README.md").read_text(encoding="utf-8")
     assert not list(project.rglob("*.rej"))
     assert "<<<<<<<" not in (project / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.project(check="bench_power_lock_updated")
+@pytest.mark.timeout(CHECK_TIMEOUT + 120)
+def test_update_to_a_new_template_version_keeps_the_users_work(
+    project_checks: dict[str, RunningCheck],
+) -> None:
+    check = project_checks["bench_power_lock_updated"]
+    project = check.project
+    # The background process renders v1, plays the user, updates to v2, then checks.
+    code, output = check.finish()
+
+    def committed(path: Path) -> str:
+        """The file as the user committed it before the update."""
+        return git(project, "show", f"HEAD:{path.as_posix()}")
+
+    answers = (project / ".copier-answers.yml").read_text("utf-8")
+    assert "_commit: v2" in answers and "_commit: v1" in committed(Path(".copier-answers.yml"))
+    # The user's own files are untouched; the README keeps the user's note.
+    assert (project / RESOURCE).read_text("utf-8") == committed(RESOURCE)
+    assert "response.server_time.FromDatetime(" in committed(RESOURCE)
+    assert (project / USER_TEST_PATH).read_text("utf-8") == USER_TEST
+    readme = (project / "README.md").read_text("utf-8")
+    assert USER_NOTE in readme
+    # The template's change arrived, merged without conflicts.
+    assert V2_README_LINE in readme and V2_README_LINE not in committed(Path("README.md"))
+    assert (project / SERVER_PACKAGE / "sessions.py").read_text("utf-8").endswith(V2_SESSIONS_LINE)
+    assert not list(project.rglob("*.rej"))
+    conflicted = git(project, "grep", "-l", "-e", "^<<<<<<<", "-e", "^>>>>>>>", check=False)
+    assert conflicted == "", f"conflict markers in: {conflicted}"
+
+    assert code == 0, f"scripts/check.py failed after the update ({project}):\n{tail(output)}"
+    assert "test_heartbeat.py::test_heartbeat_returns_the_server_time PASSED" in output
+    # The template's skeleton test steps aside for the RPC the user filled in.
+    assert "unimplemented_naming_the_function[Heartbeat] SKIPPED" in output
+    assert "unimplemented_naming_the_function[SetLimits] PASSED" in output

@@ -1,4 +1,4 @@
-"""Fixtures: real JsonLogger server processes on localhost, and stubs connected to them."""
+"""Fixtures: JsonLogger server processes on localhost, and stubs connected to them."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from xml.etree import ElementTree
 
 import grpc
@@ -117,7 +117,8 @@ def initialize(
     stub: pb2_grpc.JsonLoggerStub, resource: str, behavior: int = UNSPECIFIED
 ) -> pb2.InitializeFileResponse:
     """Call InitializeFile for `resource` with `behavior`."""
-    request = pb2.InitializeFileRequest(file_path=resource, initialization_behavior=behavior)  # type: ignore[arg-type]
+    wire_behavior = cast("pb2.SessionInitializationBehavior.ValueType", behavior)
+    request = pb2.InitializeFileRequest(file_path=resource, initialization_behavior=wire_behavior)
     return stub.InitializeFile(request)
 
 

@@ -78,5 +78,6 @@ def test_wheel_installs_and_imports_in_a_fresh_environment(
         f"print(c.{constant}, c.{client}.__name__, g.__name__, c.__file__)"
     )
     output = run(python, "-c", probe, cwd=tmp_path).split()
-    assert output[:3] == ["JsonLoggerService", client, f"{package}.stubs.{stubs}"]
+    expected = ["JsonLoggerService", client, f"{package}.stubs.{stubs}"]
+    assert output[:3] == expected
     assert str(environment) in output[3]  # imported from the fresh environment, not the project

@@ -210,7 +210,8 @@ def test_reservation_of_a_killed_process_is_listed_and_cleared(
     command = [sys.executable, "-m", "local_ni_runtime", "reservations"]
     command += ["--address", runtime.address]
     listed = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    assert [r["instrument_type_id"] for r in listed["reservations"]] == ["JsonLoggerService"]
+    reserved_types = [r["instrument_type_id"] for r in listed["reservations"]]
+    assert reserved_types == ["JsonLoggerService"]
     client = SessionManagementClient()
     context = PinMapContext(pin_map_id=pin_map_id, sites=[0])
     with pytest.raises(grpc.RpcError):
@@ -288,7 +289,8 @@ def test_session_information_follows_nis_naming_rules(
     context = PinMapContext(pin_map_id=pin_map_id, sites=[0])
     with SessionManagementClient().reserve_sessions(context) as reservation:
         by_type = {info.instrument_type_id: info for info in reservation.session_info}
-    smu, dmm, resource = by_type["niDCPower"], by_type["niDMM"], by_type["JsonLoggerService"]
+    smu, dmm = by_type["niDCPower"], by_type["niDMM"]
+    resource = by_type["JsonLoggerService"]
     assert (smu.session_name, smu.resource_name, smu.channel_list) == (
         "niDCPower-DCPower1/0",
         "DCPower1/0",

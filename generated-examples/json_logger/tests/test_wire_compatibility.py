@@ -20,6 +20,9 @@ from json_logger_client.stubs import json_logger_pb2 as pb2
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
 
 Behavior = SessionInitializationBehavior
+# Sample values of the message fields the custom RPCs send.
+WHEN = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+HOLD = datetime.timedelta(seconds=90, microseconds=500)
 
 
 class IndependentServicer(pb2_grpc.JsonLoggerServicer):
@@ -110,7 +113,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "log_measurement_data",
         {
             "measurement_name": "text ü",
-            "timestamp": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+            "timestamp": WHEN,
             "measurement_configurations": {"text ü": "text ü"},
             "measurement_outputs": {"text ü": "text ü"},
         },

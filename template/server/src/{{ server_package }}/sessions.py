@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
 from .errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
@@ -52,13 +53,29 @@ class Session(Generic[ResourceT]):
         self.closed = False
         self._lock = threading.Lock()
 
-    @contextmanager
-    def use(self) -> Iterator[ResourceT]:
-        """Hold the session for one operation; NotFoundError if it has closed meanwhile."""
-        with self._lock:
-            if self.closed:
-                raise NotFoundError(_closed_message(self.name))
-            yield self.resource
+    def use(self) -> Session[ResourceT]:
+        """Hold the session for one operation: `with session.use() as resource:`.
+
+        Entering raises NotFoundError if the session has closed meanwhile. This
+        runs on every custom RPC, so the session is its own context manager
+        rather than a generator-based one, which cost measurably more per call.
+        """
+        return self
+
+    def __enter__(self) -> ResourceT:
+        self._lock.acquire()
+        if self.closed:
+            self._lock.release()
+            raise NotFoundError(_closed_message(self.name))
+        return self.resource
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()
 
     @contextmanager
     def closing(self) -> Iterator[None]:
@@ -149,11 +166,9 @@ class SessionRegistry(Generic[ResourceT]):
             raise NotFoundError(_closed_message(session_name))
         return session
 
-    @contextmanager
-    def use(self, session_name: str) -> Iterator[ResourceT]:
-        """Hold the named session's resource for one operation."""
-        with self.get(session_name).use() as resource:
-            yield resource
+    def use(self, session_name: str) -> Session[ResourceT]:
+        """Hold the named session for one operation: `with registry.use(name) as resource:`."""
+        return self.get(session_name).use()
 
     def close(self, session_name: str) -> None:
         """Close the named session for every client; NotFoundError if it is not open."""

@@ -157,7 +157,7 @@ class JsonLoggerClient:
         measurement_configurations: Mapping[str, str] | None = None,
         measurement_outputs: Mapping[str, str] | None = None,
     ) -> None:
-        """Call LogMeasurementData on this session; unset arguments keep the proto defaults."""
+        """Call LogMeasurementData; unset arguments keep the proto defaults."""
         request = pb2.LogMeasurementDataRequest(
             session_name=self._session_name,
             measurement_name=measurement_name,

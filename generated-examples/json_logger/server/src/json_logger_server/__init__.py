@@ -1,1 +1,1 @@
-"""The JsonLogger server: one session per resource, shared across measurement plug-ins."""
+"""The JsonLogger server: one session per resource, shared by measurement plug-ins."""

@@ -25,7 +25,8 @@ from .sessions import SessionRegistry
 
 HOST = "localhost"
 # The .serviceconfig sits in the server project directory, three levels above this file.
-DEFAULT_SERVICE_CONFIG = Path(__file__).resolve().parents[2] / "JsonLogger.serviceconfig"
+SERVER_DIRECTORY = Path(__file__).resolve().parents[2]
+DEFAULT_SERVICE_CONFIG = SERVER_DIRECTORY / "JsonLogger.serviceconfig"
 _logger = logging.getLogger(__name__)
 
 
@@ -59,6 +60,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def raise_open_file_limit() -> None:
+    """Lift the soft limit on open files to the hard limit (POSIX; Windows has none to lift).
+
+    A resource may hold a descriptor per open session (the JSON logger holds its
+    file), and many systems start processes with a soft limit of 1,024, which one
+    station's plug-ins can reach; the hard limit is what the system allows.
+    """
+    try:
+        import resource as limits  # the standard library's, not this package's .resource
+    except ImportError:
+        return
+    soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
+    if soft == limits.RLIM_INFINITY or (hard != limits.RLIM_INFINITY and soft >= hard):
+        return
+    try:
+        limits.setrlimit(limits.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError) as error:  # e.g. macOS refuses an infinite soft limit
+        _logger.debug("Keeping the open file limit at %s: %s", soft, error)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until asked to stop; close every session on the way out."""
     args = parse_args(argv)
@@ -66,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    raise_open_file_limit()
     try:
         service_info = None if args.no_discovery else load_service_info(args.service_config)
     except ServiceConfigError as error:
@@ -77,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=args.workers), options=[("grpc.so_reuseport", 0)]
     )
-    pb2_grpc.add_JsonLoggerServicer_to_server(JsonLoggerServicer(registry), server)
+    servicer = JsonLoggerServicer(registry)
+    pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
     try:
         port = server.add_insecure_port(f"{HOST}:{args.port}")
     except RuntimeError as error:

@@ -1,4 +1,4 @@
-"""gRPC glue for the JsonLogger service: sessions from the registry, work from the resource.
+"""The JsonLogger servicer: sessions from the registry, work from the resource.
 
 Template-owned, rendered from the RPC answers: `copier update` rewrites it.
 Each RPC is answered with the status the DESIGN's error table gives: the
