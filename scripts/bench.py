@@ -772,25 +772,24 @@ def measure_scaling(
 ) -> dict[str, Any]:
     """Initialize+Close with many sessions open, memory per session, descriptors after.
 
-    Each level has a server of its own, holding that many sessions, and the
-    probes alternate among them in small batches: the levels are compared under
-    the same machine conditions. The run's main servers hold the highest level;
-    their memory is read before and after they open it.
+    Each level has a fresh server of its own, holding that many sessions, and
+    the probes alternate among them in small batches: the levels are compared
+    under the same machine conditions and the same server history. The memory
+    and descriptors are read on the servers of the highest level.
     """
     kinds = [KIND_GENERATED, KIND_BASELINE]
     levels = plan.session_levels
     low, high = levels[0], levels[-1]
-    extra: list[Target] = []
+    fresh: list[Target] = []
     try:
         servers: dict[tuple[str, int], Target] = {}
         for kind in kinds:
-            for level in levels[:-1]:
-                extra.append(start_target(kind, work))
-                servers[kind, level] = extra[-1]
-            servers[kind, high] = targets[kind]
-        for kind in kinds:
-            targets[kind].pool()  # connect the pool before the first count
-        start_fds = {kind: settled_fds(targets[kind].pid) for kind in kinds}
+            for level in levels:
+                fresh.append(start_target(kind, work))
+                servers[kind, level] = fresh[-1]
+                fresh[-1].pool()  # connect the pool before the first count
+        top = {kind: servers[kind, high] for kind in kinds}
+        start_fds = {kind: settled_fds(top[kind].pid) for kind in kinds}
         opened: dict[tuple[str, int], list[str]] = {}
         rss_low: dict[str, float | None] = {}
         for (kind, level), server in servers.items():
@@ -801,8 +800,8 @@ def measure_scaling(
             if level == high:
                 rss_low[kind] = rss_mib(server.pid)
             opened[kind, level] += open_sessions(server, paths[low:])
-        rss_high = {kind: rss_mib(targets[kind].pid) for kind in kinds}
-        fds_high = {kind: settled_fds(targets[kind].pid) for kind in kinds}
+        rss_high = {kind: rss_mib(top[kind].pid) for kind in kinds}
+        fds_high = {kind: settled_fds(top[kind].pid) for kind in kinds}
         probes = {key: Client(server.address) for key, server in servers.items()}
         samples: dict[tuple[str, int], list[float]] = {key: [] for key in servers}
         for key, client in probes.items():  # create the probe files
@@ -814,8 +813,9 @@ def measure_scaling(
             client.close()
         for key, names in opened.items():
             close_sessions(servers[key], names)
+        after = {kind: _delta(settled_fds(top[kind].pid), start_fds[kind]) for kind in kinds}
     finally:
-        for server in extra:
+        for server in fresh:
             stop_target(server)
     p50 = {key: _median(values) for key, values in samples.items()}
     for level in levels:
@@ -836,7 +836,6 @@ def measure_scaling(
     per_1000 = {kind: _per_1000(rss_high[kind], rss_low[kind], high - low) for kind in kinds}
     memory = table.add("rss_per_1000", "Resident memory per 1,000 open sessions", "MiB", per_1000)
     memory.ratio = None
-    after = {kind: _delta(settled_fds(targets[kind].pid), start_fds[kind]) for kind in kinds}
     descriptors = table.add(
         "fds_after_close", f"Descriptors after closing {high:,} sessions (vs start)", "fds", after
     )
