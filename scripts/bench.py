@@ -1,10 +1,11 @@
 """Benchmark the rendered JSON logger service against Python gRPC's limit and NI's design.
 
 Usage:
-    python3 scripts/bench.py                      # full run, about 4 minutes on 2 cores
+    python3 scripts/bench.py                      # full run, about 3.5 minutes on 2 cores
     python3 scripts/bench.py --quick              # every row, fewer samples, under a minute
     python3 scripts/bench.py --json bench.json    # also write the table as JSON
     python3 scripts/bench.py --compare old.json   # add a column: this run / the old run
+    python3 scripts/bench.py --project DIR        # measure a JSON logger rendered earlier
 
 What it measures, in one run and one process tree, alternating the servers and
 taking medians over repetitions:
@@ -17,8 +18,9 @@ taking medians over repetitions:
   reference design (it re-reads and parses the whole log on every InitializeFile,
   attaches included), to show what the generated design avoids.
 
-Clients are threads of this process, each with its own channel; one row runs the
-same load from two client processes to show the client side is not the limit.
+Clients are threads of this process, each with its own channel and connection;
+one row runs the same load from two client processes to show that the client side
+is not the limit.
 Every ratio is generated / baseline. Memory and descriptor rows read /proc, so
 they need Linux; elsewhere they are left empty.
 
@@ -99,7 +101,7 @@ QUICK = Plan(1, 0.4, 0.15, 3, 10, (10, 1_000, 10_000), 2_000, 20_000)
 def render_and_measure(args: argparse.Namespace, forwarded: list[str]) -> int:
     """Render (or take `--project`), build the environment, run the measurement in it."""
     sys.path.insert(0, str(ROOT / "scripts"))
-    import _bootstrap  # noqa: PLC0415  (the outer part runs under any Python 3.10+)
+    import _bootstrap  # here, not at the top: --measure and --serve run without it
 
     _bootstrap.require_supported_python()
     python, tools = _bootstrap.ensure_venv()
@@ -324,6 +326,12 @@ class Target:
             self._pool.extend(Client(self.address) for _ in range(POOL_SIZE))
         return self._pool
 
+    def close_pool(self) -> None:
+        """Close the pool's channels, if it was ever created."""
+        for client in self._pool:
+            client.close()
+        self._pool.clear()
+
 
 def start_target(kind: str, workdir: Path) -> Target:
     """Start one server process; return when it prints its address."""
@@ -344,8 +352,7 @@ def start_target(kind: str, workdir: Path) -> Target:
 
 def stop_target(target: Target) -> None:
     """Close its pool's channels and stop the server (SIGTERM, then kill after 10 s)."""
-    for client in target._pool:
-        client.close()
+    target.close_pool()
     if target.process.stdin is not None:
         with contextlib.suppress(OSError):
             target.process.stdin.close()
@@ -861,13 +868,10 @@ class _Countdown:
             return self._left >= 0
 
 
-def _cycle(target: Target, work: Path, turns: _Countdown, index: int) -> None:
-    """Initialize+Close on this thread's file, with its pool client, until the turns run out.
-
-    The caller creates the pool first (Target.pool is not meant for threads).
-    """
-    client = target._pool[index]
-    path = work / f"cycle-{target.kind}-{index}.ndjson"
+def _cycle(pool: list[Client], stem: Path, turns: _Countdown, index: int) -> None:
+    """Initialize+Close on this thread's file, with its pool client, until the turns run out."""
+    client = pool[index]
+    path = stem.with_name(f"{stem.name}-{index}.ndjson")
     while turns.take():
         client.close_session(client.initialize(path))
 
@@ -882,11 +886,12 @@ def measure_cycles(
     evidence: dict[str, Any] = {}
     for kind in kinds:
         target = targets[kind]
-        target.pool()
+        pool = target.pool()
         warmup = _Countdown(max(100, plan.cycles // 10))
-        _run_threads(functools.partial(_cycle, target, work, warmup), POOL_SIZE)
+        stem = work / f"cycle-{kind}"
+        _run_threads(functools.partial(_cycle, pool, stem, warmup), POOL_SIZE)
         before_fd, before_rss = settled_fds(target.pid), rss_mib(target.pid)
-        _run_threads(functools.partial(_cycle, target, work, _Countdown(plan.cycles)), POOL_SIZE)
+        _run_threads(functools.partial(_cycle, pool, stem, _Countdown(plan.cycles)), POOL_SIZE)
         after_fd, after_rss = settled_fds(target.pid), rss_mib(target.pid)
         fd_growth[kind] = _delta(after_fd, before_fd)
         rss_growth[kind] = _delta(after_rss, before_rss)
