@@ -5,8 +5,9 @@ backslashes, Jinja and XML syntax, batch-file metacharacters, non-ASCII letters 
 emoji, up to their length limits; random valid code names up to theirs; random RPC
 and field lists of every accepted type. For each, the template is rendered for
 real (Copier with its stub-generating task, so protoc must accept the proto), and
-then every Python file must compile, every JSON, XML and TOML file must parse, and
-the free text must come back out of each format unchanged.
+then every Python file must compile, every JSON, XML and TOML file must parse, the
+free text must come back out of each format unchanged, and ruff (check and format,
+as the project's CI runs them) must pass.
 
 The names the template refuses (keywords, names its generated code uses) and the
 length limits are read from the template's own macros, so the strategies produce
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import keyword
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -54,6 +56,7 @@ RESERVED_FIELDS = set(FIELD_TYPES.reserved_names) | set(keyword.kwlist)
 CLIENT_MEMBERS = set(FIELD_TYPES.client_members)
 ANNOTATION_NAMES = set(NAMES.annotation_names)
 PYTHON_KEYWORDS = set(NAMES.python_keywords) | set(keyword.kwlist)
+AMBIGUOUS = set(NAMES.ambiguous)
 
 SCALARS: list[str] = sorted(FIELD_TYPES.python_scalar)
 MESSAGES = ["google.protobuf.Timestamp", "google.protobuf.Duration"]
@@ -129,7 +132,7 @@ def snake_names(limit: int) -> st.SearchStrategy[str]:
     return (
         st.from_regex(r"[a-z][a-z0-9]{0,9}(_[a-z0-9]{1,8}){0,4}", fullmatch=True)
         .map(lambda name: name[:limit].rstrip("_"))
-        .filter(lambda name: name not in RESERVED_FIELDS)
+        .filter(lambda name: name not in RESERVED_FIELDS | AMBIGUOUS)
     )
 
 
@@ -138,7 +141,7 @@ def pascal_names(limit: int) -> st.SearchStrategy[str]:
     return (
         st.from_regex(r"[A-Z][a-z0-9]{0,7}([A-Z][a-z0-9]{0,7}){0,5}", fullmatch=True)
         .map(lambda name: name[:limit])
-        .filter(lambda name: name not in PYTHON_KEYWORDS | ANNOTATION_NAMES)
+        .filter(lambda name: name not in PYTHON_KEYWORDS | ANNOTATION_NAMES | AMBIGUOUS)
         .filter(lambda name: not name.endswith(("Request", "Response", "Resource")))
     )
 
@@ -289,6 +292,18 @@ def check_project(project: Path, answers: dict[str, Any]) -> None:
     assert display_name in client["project"]["description"]
     session = ast.parse((project / f"client/src/{stem}_client/session.py").read_text("utf-8"))
     assert keyword_value(session, "display_name") == f"{display_name} Service"
+    # And the code is lint-clean and formatted as ruff writes it, whatever the names
+    # (README code blocks included): the project's own CI runs the same ruff.
+    for command in (["check"], ["format", "--check", "--diff"]):
+        ruff = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert ruff.returncode == 0, f"ruff {command[0]}:\n{ruff.stdout}{ruff.stderr}"
 
 
 @settings(

@@ -82,6 +82,7 @@ REFUSALS = [
     # Session RPCs: keywords, collisions with each other, the service and its messages.
     refusal({"initialize_rpc": "True"}, "initialize_rpc", "is a Python keyword", "init-keyword"),
     refusal({"initialize_rpc": ""}, "initialize_rpc", "use PascalCase", "init-empty"),
+    refusal({"initialize_rpc": "I"}, "initialize_rpc", "reads like a digit", "init-ambiguous"),
     refusal(
         {"initialize_rpc": "JsonLogger"},
         "initialize_rpc",
@@ -275,6 +276,12 @@ REFUSALS = [
         "custom_rpcs",
         'response field "class" is a Python or proto keyword',
         "keyword-field-name",
+    ),
+    refusal(
+        {**BLANK, "custom_rpcs": rpc("Log", ["bool l"])},
+        "custom_rpcs",
+        'field "l" reads like a digit',
+        "field-ambiguous",
     ),
     refusal(
         {**BLANK, "custom_rpcs": rpc("Log", ["bytes pb2"])},
