@@ -17,6 +17,7 @@ BENCH_POWER_LOCK: dict[str, Any] = {
     "display_name": "Bench Power Lock",
     "initialize_rpc": "AcquireLock",
     "close_rpc": "ReleaseLock",
+    "initialize_fields": ["string holder"],
     "custom_rpcs": [
         {
             "name": "Heartbeat",
@@ -58,6 +59,7 @@ EDGE_CASES: dict[str, Any] = {
     "initialize_rpc": "AcquireBenchPowerSupplyInterlock",  # 32
     "close_rpc": "ReleaseBenchPowerSupplyInterlock",
     "resource_name_field": "bench_power_supply_interlock_res",  # 32
+    "initialize_fields": ["double settle_time_of_the_bench_power_x", "bool dry_run"],
     "instrument_type_id": "BenchPowerSupplyInterlockInstrumentType1",  # 40
     "service_class": "acme.power.v1.BenchPowerSupplyInterlockCoordinatorService.Extra.Long.N",
     "provided_interface": "acme.power.v1.BenchPowerSupplyInterlockCoordinatorInterface.Extra.L",

@@ -15,7 +15,9 @@ hides uv and goes the pip way a fresh machine does.
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -40,6 +42,8 @@ class Scenario:
     prepare: Callable[[Path], None]  # makes the project in the given directory
     use_uv: bool = True
     pytest_args: tuple[str, ...] = ()
+    python: str | None = None  # the interpreter check.py (and so the project's .venv) uses
+    unavailable: str = ""  # why this machine cannot run the scenario, if it cannot
 
 
 def rendered(answers: dict[str, Any]) -> Callable[[Path], None]:
@@ -59,13 +63,41 @@ def rendered(answers: dict[str, Any]) -> Callable[[Path], None]:
     return prepare
 
 
+def oldest_supported_python() -> str | None:
+    """A Python 3.10 interpreter (the generated code's floor) on PATH or in pyenv, if any."""
+    candidates = [shutil.which("python3.10") or ""]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10.*/bin/python3.10")))
+    for candidate in candidates:
+        if not candidate:
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 10))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.stdout.strip() == "True":
+            return candidate
+    return None
+
+
+PYTHON_3_10 = oldest_supported_python()
+
 # Every preset and unusual answer set, each rendered and checked; the update scenario
 # is checked after `copier update` from v1 to v2 (tests/test_update.py).
 SCENARIOS: dict[str, Scenario] = {
     "defaults": Scenario(rendered({})),
+    "register_map": Scenario(rendered({"preset": "register_map"})),
     "bench_power_lock": Scenario(rendered(BENCH_POWER_LOCK)),
     "edge_cases": Scenario(rendered(EDGE_CASES)),
-    "defaults_with_pip_only": Scenario(rendered({}), use_uv=False),
+    # A fresh machine: no uv, so check.py builds .venv with venv and pip, here on the
+    # oldest Python the generated code supports.
+    "defaults_with_pip_on_python_3_10": Scenario(
+        rendered({}),
+        use_uv=False,
+        python=PYTHON_3_10,
+        unavailable="" if PYTHON_3_10 else "no Python 3.10 here (python3.10 on PATH or in pyenv)",
+    ),
     "bench_power_lock_updated": Scenario(update_scenario.prepare, pytest_args=("-v",)),
 }
 
@@ -150,6 +182,8 @@ def project_checks(
     checks: dict[str, RunningCheck] = {}
     try:
         for name in selected_checks(request.session):
+            if SCENARIOS[name].unavailable:
+                continue  # the test says why and skips
             checks[name] = start(name, tmp_path_factory.mktemp(f"check-{name}"))
         yield checks
     finally:
@@ -164,7 +198,7 @@ def main(name: str, workdir: Path) -> int:
     project = workdir / "project"
     print(f"preparing {name} in {project}", flush=True)
     scenario.prepare(project)
-    command = [sys.executable, "scripts/check.py", *scenario.pytest_args]
+    command = [scenario.python or sys.executable, "scripts/check.py", *scenario.pytest_args]
     return subprocess.run(command, cwd=project, stdin=subprocess.DEVNULL, check=False).returncode
 
 

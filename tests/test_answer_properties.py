@@ -59,6 +59,13 @@ PYTHON_KEYWORDS = set(NAMES.python_keywords) | set(keyword.kwlist)
 AMBIGUOUS = set(NAMES.ambiguous)
 
 SCALARS: list[str] = sorted(FIELD_TYPES.python_scalar)
+# Parameters of the functions Initialize fields become keyword arguments of.
+INITIALIZE_PARAMETERS = CLIENT_MEMBERS | {
+    "session_management",
+    "pin_map_id",
+    "sequence_context",
+    "session_info",
+}
 MESSAGES = ["google.protobuf.Timestamp", "google.protobuf.Duration"]
 MAP_KEYS: list[str] = list(FIELD_TYPES.map_keys)
 
@@ -185,13 +192,26 @@ def fields(draw: st.DrawFn, taken: set[str]) -> list[str]:
 
 
 @st.composite
+def initialize_fields(draw: st.DrawFn, taken: set[str]) -> list[str]:
+    """Scalar Initialize fields whose names are free in the request and the generated calls."""
+    names = draw(st.lists(snake_names(LIMITS["field"]), max_size=3))
+    keys = {json_key(name) for name in taken}
+    declarations = []
+    for name in names:
+        if name not in INITIALIZE_PARAMETERS and json_key(name) not in keys:
+            keys.add(json_key(name))
+            declarations.append(f"{draw(st.sampled_from(SCALARS))} {name}")
+    return declarations
+
+
+@st.composite
 def answer_sets(draw: st.DrawFn) -> dict[str, Any]:
     """Answers the validators accept, some left to their (derived) defaults."""
     answers: dict[str, Any] = {
         "display_name": draw(display_names),
         "description": draw(descriptions),
     }
-    preset = draw(st.sampled_from(["blank", "blank", "json_logger"]))
+    preset = draw(st.sampled_from(["blank", "blank", "json_logger", "register_map"]))
     answers["preset"] = preset
     pascal = draw(
         st.lists(
@@ -211,10 +231,23 @@ def answer_sets(draw: st.DrawFn) -> dict[str, Any]:
     service_name = pascal[0][: LIMITS["service_name"]]
     answers["service_name"] = service_name
     answers["initialize_rpc"], answers["close_rpc"] = pascal[1], pascal[2]
+    # The register_map preset's own Initialize fields and RPC methods are taken too.
+    preset_names = {
+        "protocol",
+        "register_map_path",
+        "write_register",
+        "read_register",
+        "write_gpio_channel",
+        "read_gpio_channel",
+        "write_gpio_port",
+        "read_gpio_port",
+    }
     resource_field = draw(
         snake_names(LIMITS["field"]).filter(
             lambda name: (
-                name not in CLIENT_MEMBERS and json_key(name) != json_key("initialization_behavior")
+                name not in CLIENT_MEMBERS
+                and json_key(name) != json_key("initialization_behavior")
+                and (preset != "register_map" or json_key(name) not in map(json_key, preset_names))
             )
         )
     )
@@ -230,6 +263,8 @@ def answer_sets(draw: st.DrawFn) -> dict[str, Any]:
             response = draw(fields(set()))
             rpcs.append({"name": name, "request": request, "response": response})
         answers["custom_rpcs"] = rpcs
+        taken = {resource_field, "initialization_behavior"}
+        answers["initialize_fields"] = draw(initialize_fields(taken))
     if draw(st.booleans()):
         answers["instrument_type_id"] = draw(pascal_names(LIMITS["instrument_type_id"]))
     if draw(st.booleans()):

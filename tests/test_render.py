@@ -157,6 +157,7 @@ def test_custom_answers_reach_names_and_wire_contract(copie: Copie) -> None:
     assert methods["AcquireLock"]["request"] == [
         "1:string resource_name",
         "2:bench_power_lock.SessionInitializationBehavior initialization_behavior",
+        "3:string holder",
     ]
     assert methods["Heartbeat"] == {
         "request": ["1:string session_name"],
@@ -175,6 +176,40 @@ def test_custom_answers_reach_names_and_wire_contract(copie: Copie) -> None:
         "response": ["1:string summary", "2:repeated string warnings"],
     }
     assert methods["ReleaseLock"]["request"] == ["1:string session_name"]
+
+
+def test_register_map_wire_contract(copie: Copie) -> None:
+    project = render(copie, {"preset": "register_map"})
+    package = project / "client/src/custom_instrument_client/stubs"
+    methods = describe_stub(package / "custom_instrument_pb2.py")["services"]["CustomInstrument"]
+    assert methods["Initialize"]["request"] == [
+        "1:string resource_name",
+        "2:custom_instrument.SessionInitializationBehavior initialization_behavior",
+        "3:string protocol",
+        "4:string register_map_path",
+    ]
+    assert {name: (m["request"][1:], m["response"]) for name, m in methods.items()} == {
+        "Initialize": (
+            [
+                "2:custom_instrument.SessionInitializationBehavior initialization_behavior",
+                "3:string protocol",
+                "4:string register_map_path",
+            ],
+            ["1:string session_name", "2:bool new_session"],
+        ),
+        "WriteRegister": (["2:string register_name", "3:uint32 value"], []),
+        "ReadRegister": (["2:string register_name"], ["1:uint32 value"]),
+        "WriteGpioChannel": (["2:uint32 port", "3:uint32 channel", "4:bool state"], []),
+        "ReadGpioChannel": (["2:uint32 port", "3:uint32 channel"], ["1:bool state"]),
+        "WriteGpioPort": (["2:uint32 port", "3:uint32 value", "4:uint32 mask"], []),
+        "ReadGpioPort": (["2:uint32 port"], ["1:uint32 value"]),
+        "Close": ([], []),
+    }
+    rows = (project / "examples/register_map.csv").read_text("utf-8").splitlines()
+    assert rows[0] == "name,default_value"
+    for preset in ("json_logger", "blank"):
+        other = render(copie, {"preset": preset})
+        assert not (other / "examples/register_map.csv").exists(), preset
 
 
 def test_same_answers_render_byte_identical_projects(copie: Copie) -> None:

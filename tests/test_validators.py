@@ -310,8 +310,69 @@ REFUSALS = [
     refusal(
         {"preset": "json_logger", "custom_rpcs": rpc("Ping")},
         "custom_rpcs",
-        "The json_logger preset implements exactly one custom RPC, LogMeasurementData",
+        "The json_logger preset implements exactly its custom RPCs: LogMeasurementData(",
         "json-logger-with-other-rpcs",
+    ),
+    refusal(
+        {"preset": "register_map", "custom_rpcs": rpc("ReadRegister", ["string register_name"])},
+        "custom_rpcs",
+        "The register_map preset implements exactly its custom RPCs: WriteRegister(",
+        "register-map-with-other-rpcs",
+    ),
+    # Extra Initialize request fields.
+    refusal(
+        {**BLANK, "initialize_fields": "string protocol"},
+        "initialize_fields",
+        "must be a YAML list",
+        "initialize-fields-not-a-list",
+    ),
+    refusal(
+        {**BLANK, "initialize_fields": ["map<string, string> options"]},
+        "initialize_fields",
+        'is not understood: write "TYPE name" with TYPE a proto scalar',
+        "initialize-field-not-scalar",
+    ),
+    refusal(
+        {**BLANK, "initialize_fields": ["string resource_name"]},
+        "initialize_fields",
+        "is declared twice (the request already has resource_name and initialization_behavior)",
+        "initialize-field-repeats-resource-name",
+    ),
+    refusal(
+        {**BLANK, "initialize_fields": ["int32 port", "uint32 port"]},
+        "initialize_fields",
+        'Initialize field "port" is declared twice',
+        "initialize-field-twice",
+    ),
+    refusal(
+        {**BLANK, "initialize_fields": ["string address"]},
+        "initialize_fields",
+        "already a parameter of the generated client",
+        "initialize-field-client-parameter",
+    ),
+    refusal(
+        {**BLANK, "initialize_fields": ["bool class"]},
+        "initialize_fields",
+        "is a Python or proto keyword",
+        "initialize-field-keyword",
+    ),
+    refusal(
+        {**BLANK, "initialize_fields": ["int32 bus_1", "int32 bus1"]},
+        "initialize_fields",
+        "have the same proto3 JSON name",
+        "initialize-fields-json-clash",
+    ),
+    refusal(
+        {"initialize_fields": ["string protocol"]},
+        "initialize_fields",
+        "The json_logger preset implements exactly the Initialize fields []",
+        "json-logger-with-initialize-fields",
+    ),
+    refusal(
+        {"preset": "register_map", "initialize_fields": ["string protocol"]},
+        "initialize_fields",
+        "The register_map preset implements exactly the Initialize fields",
+        "register-map-without-its-fields",
     ),
     # Discovery and pin map names.
     refusal(

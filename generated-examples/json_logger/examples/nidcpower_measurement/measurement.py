@@ -1,8 +1,8 @@
 """NI-DCPower source-and-measure plug-in that shares a JsonLogger session.
 
 Sources a DC voltage on the SMU pins, measures voltage and current, and uses the
-JsonLogger resource reserved through the same pin map: it logs the
-configuration and the results through the shared session.
+JsonLogger resource reserved through the same pin map.
+It logs the configuration and the results through the shared session.
 Run it with start.bat / start.sh, or `python measurement.py`.
 """
 
@@ -101,7 +101,12 @@ def measure(
                     "in_compliance": str(compliance),
                 },
             )
-            return voltages, currents, compliance, resource.session_name
+            return (
+                voltages,
+                currents,
+                compliance,
+                resource.session_name,
+            )
 
 
 def main() -> None:

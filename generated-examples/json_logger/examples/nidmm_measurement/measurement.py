@@ -1,9 +1,9 @@
 """NI-DMM DC voltage plug-in that shares a JsonLogger session.
 
 Reads a DC voltage on the DMM pin and uses the JsonLogger resource reserved
-through the same pin map: it logs the configuration and the results
-through the shared session. Run it with start.bat / start.sh, or
-`python measurement.py`.
+through the same pin map.
+It logs the configuration and the results through the shared session.
+Run it with start.bat / start.sh, or `python measurement.py`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,12 @@ def measure(
                     "absolute_resolution": str(absolute_resolution),
                 },
             )
-            return measured_value, signal_out_of_range, absolute_resolution, resource.session_name
+            return (
+                measured_value,
+                signal_out_of_range,
+                absolute_resolution,
+                resource.session_name,
+            )
 
 
 def main() -> None:

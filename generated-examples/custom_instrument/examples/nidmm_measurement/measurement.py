@@ -1,0 +1,117 @@
+"""NI-DMM DC voltage plug-in that shares a CustomInstrument session.
+
+Reads a DC voltage on the DMM pin and uses the CustomInstrument resource reserved
+through the same pin map.
+It also reads the GAIN register and the DUT supply relay (GPIO port 0, channel 0)
+from the session, as the NI-DCPower plug-in left them.
+Run it with start.bat / start.sh, or `python measurement.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from pathlib import Path
+
+import ni_measurement_plugin_sdk_service as nims
+import nidmm
+
+from custom_instrument_client import (
+    CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
+    CustomInstrumentSessionConstructor,
+)
+from custom_instrument_client.stopping import wait_until_stopped
+
+SERVICE_DIRECTORY = Path(__file__).resolve().parent
+RESERVATION_TIMEOUT = 30.0  # seconds
+measurement_service = nims.MeasurementService(
+    service_config_path=SERVICE_DIRECTORY / "NIDmmMeasurement.serviceconfig",
+    ui_file_paths=[],
+)
+# How to open the instrument when this plug-in is the first to use it; a session
+# that TestStand setup opened keeps its own protocol and register map.
+PROTOCOL = "SPI"
+REGISTER_MAP = str(SERVICE_DIRECTORY.parent / "register_map.csv")
+GAIN_REGISTER = "GAIN"
+RELAY_PORT, RELAY_CHANNEL = 0, 0
+
+
+@measurement_service.register_measurement
+@measurement_service.configuration(
+    "pin_name",
+    nims.DataType.IOResource,
+    "DmmPin",
+    instrument_type=nims.session_management.INSTRUMENT_TYPE_NI_DMM,
+)
+@measurement_service.configuration(
+    "resource_pin",
+    nims.DataType.IOResource,
+    "CustomInstrumentPin",
+    instrument_type=CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
+)
+@measurement_service.configuration("range", nims.DataType.Double, 10.0)
+@measurement_service.configuration("resolution_digits", nims.DataType.Double, 5.5)
+@measurement_service.output("measured_value", nims.DataType.Double)
+@measurement_service.output("signal_out_of_range", nims.DataType.Boolean)
+@measurement_service.output("absolute_resolution", nims.DataType.Double)
+@measurement_service.output("gain_code", nims.DataType.UInt32)
+@measurement_service.output("relay_closed", nims.DataType.Boolean)
+@measurement_service.output("resource_session_name", nims.DataType.String)
+def measure(
+    pin_name: str,
+    resource_pin: str,
+    range: float,
+    resolution_digits: float,
+) -> tuple[float, bool, float, int, bool, str]:
+    """Read a DC voltage with `range` and `resolution_digits`."""
+    # Another plug-in may hold the shared resource for a moment: wait for it.
+    pins = [pin_name, resource_pin]
+    context = measurement_service.context
+    with context.reserve_sessions(pins, timeout=RESERVATION_TIMEOUT) as reservation:  # noqa: SIM117
+        with (
+            reservation.initialize_nidmm_session() as dmm_info,
+            reservation.initialize_session(
+                CustomInstrumentSessionConstructor(
+                    protocol=PROTOCOL, register_map_path=REGISTER_MAP
+                ),
+                CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
+            ) as resource_info,
+        ):
+            dmm = dmm_info.session
+            dmm.configure_measurement_digits(nidmm.Function.DC_VOLTS, range, resolution_digits)
+            measured_value = dmm.read()
+            signal_out_of_range = math.isnan(measured_value) or math.isinf(measured_value)
+            absolute_resolution = dmm.resolution_absolute
+            resource = resource_info.session
+            gain_code = resource.read_register(register_name=GAIN_REGISTER).value
+            relay = resource.read_gpio_channel(port=RELAY_PORT, channel=RELAY_CHANNEL)
+            return (
+                measured_value,
+                signal_out_of_range,
+                absolute_resolution,
+                gain_code,
+                relay.state,
+                resource.session_name,
+            )
+
+
+def main() -> None:
+    """Host the measurement service until it is asked to stop."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        measurement_service.host_service()
+    except NotImplementedError as error:  # NI Discovery Service exists only on Windows
+        sys.exit(
+            f"error: {error}. Without NI software, start the local runtime and set "
+            "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
+        )
+    try:
+        print(f"hosting {measurement_service.service_info.service_class}", flush=True)
+        wait_until_stopped()
+    finally:
+        measurement_service.close_service()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Play NI's TestStand session-sharing sequence headless, with no NI software.
+
+    python examples/teststand/demo.py
+
+Starts the local runtime (NI's services emulated, NI-DCPower and NI-DMM
+simulated), the CustomInstrument server and both example plug-ins as real
+processes; registers the pin map; runs the setup code module; calls each plug-in
+through the v2 Measure RPC with the pin map context, as InstrumentStudio and
+TestStand do; runs cleanup; and shows that both plug-ins used one session.
+Everything it started is stopped on the way out, also on Ctrl+C or failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from ni.measurementlink.pinmap.v1.client import PinMapClient
+
+from custom_instrument_client import local_runtime
+
+import teststand_custom_instrument as teststand
+from measurement_client import MeasurementCaller
+
+EXAMPLES = Path(__file__).resolve().parent.parent
+PIN_MAP = EXAMPLES / "pinmap" / "CustomInstrument.pinmap"
+PLUGINS = {
+    "CustomInstrumentNIDCPowerMeasurement_Python": EXAMPLES / "nidcpower_measurement",
+    "CustomInstrumentNIDmmMeasurement_Python": EXAMPLES / "nidmm_measurement",
+}
+NAMESPACE = "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"
+
+
+@contextmanager
+def started(command: list[str], ready: str, environment: dict[str, str]) -> Iterator[str]:
+    """Run `command` until the block ends; yield its first line after the `ready` prefix."""
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=environment
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith(ready):
+            raise RuntimeError(f"{' '.join(command)} did not start (said {line!r})")
+        yield line.removeprefix(ready).strip()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def demo_pin_map(directory: Path, resource_name: str) -> Path:
+    """Copy the example pin map with the CustomInstrument instrument named `resource_name`."""
+    ElementTree.register_namespace("", NAMESPACE)
+    tree = ElementTree.parse(PIN_MAP)
+    old_name = ""
+    for element in tree.getroot().iter(f"{{{NAMESPACE}}}Instrument"):
+        old_name = element.get("name", "")
+        element.set("name", resource_name)
+    for element in tree.getroot().iter(f"{{{NAMESPACE}}}Connection"):
+        if element.get("instrument") == old_name:
+            element.set("instrument", resource_name)
+    path = directory / "demo.pinmap"
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def run(resource_name: str) -> dict[str, dict[str, Any]]:
+    """Run the sequence; return each plug-in's outputs."""
+    python = sys.executable
+    with ExitStack() as stack:
+        address = stack.enter_context(
+            started([python, "-m", "local_ni_runtime"], "listening on ", dict(os.environ))
+        )
+        os.environ[local_runtime.ENVIRONMENT_VARIABLE] = address
+        local_runtime.apply()
+        environment = dict(os.environ)
+        print(f"local runtime on {address}", flush=True)
+        server = stack.enter_context(
+            started([python, "-m", "custom_instrument_server"], "listening on ", environment)
+        )
+        print(f"CustomInstrument server on {server}", flush=True)
+        for service_class, directory in PLUGINS.items():
+            command = [python, str(directory / "measurement.py")]
+            stack.enter_context(started(command, "hosting ", environment))
+            print(f"plug-in {service_class} hosted", flush=True)
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        pin_map_id = PinMapClient().update_pin_map(demo_pin_map(scratch, resource_name))
+        teststand.setup_sessions(
+            pin_map_id, protocol="SPI", register_map_path=str(EXAMPLES / "register_map.csv")
+        )
+        outputs: dict[str, dict[str, Any]] = {}
+        try:
+            for service_class in PLUGINS:
+                caller = MeasurementCaller(service_class)
+                try:
+                    outputs[service_class] = caller.measure(pin_map_id)
+                finally:
+                    caller.close()
+        finally:
+            teststand.cleanup_sessions()
+        return outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo and report what each plug-in did; exit 1 unless they shared one session."""
+    parser = argparse.ArgumentParser(
+        prog="python examples/teststand/demo.py",
+        description="Play the TestStand session-sharing sequence headless.",
+    )
+    parser.parse_args(argv)
+    resource_name = "CustomInstrument1"
+    try:
+        outputs = run(resource_name)
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+    for service_class, values in outputs.items():
+        print(f"{service_class}: {json.dumps(values, default=str)}")
+    sessions = {values["resource_session_name"] for values in outputs.values()}
+    print(f"resource sessions used: {sorted(sessions)}")
+    return 0 if len(sessions) == 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

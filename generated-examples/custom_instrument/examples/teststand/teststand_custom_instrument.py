@@ -1,0 +1,164 @@
+"""TestStand code modules that share CustomInstrument sessions across a sequence.
+
+ProcessSetup (or a Setup step) calls `create_sessions(sequence_context)`: it opens
+every CustomInstrument resource in the pin map with INITIALIZE_SESSION_THEN_DETACH
+and registers the sessions with NI Session Management Service, so the
+measurement steps (AUTO) attach to them. ProcessCleanup calls
+`destroy_sessions(sequence_context)`: it attaches with ATTACH_TO_SESSION_THEN_CLOSE,
+closes and unregisters every registered session, even after a failed setup or step.
+The `*_sessions` functions under them take a pin map id, for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from ni.measurementlink.sessionmanagement.v1.client import (
+    PinMapContext,
+    SessionInformation,
+    SessionInitializationBehavior,
+    SessionManagementClient,
+)
+
+from custom_instrument_client import (
+    CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
+    CustomInstrumentClient,
+    CustomInstrumentSessionConstructor,
+    ServiceConnection,
+)
+
+PIN_MAP_ID_VARIABLE = "NI.MeasurementPlugIns.PinMapId"
+_logger = logging.getLogger(__name__)
+
+
+def create_sessions(
+    sequence_context: Any,
+    *,
+    protocol: str = "",
+    register_map_path: str = "",
+) -> None:
+    """TestStand entry point for setup: use the sequence's pin map.
+
+    The keyword arguments fill the Initialize request
+    of every session it opens.
+    """
+    setup_sessions(
+        pin_map_id_of(sequence_context),
+        protocol=protocol,
+        register_map_path=register_map_path,
+    )
+
+
+def destroy_sessions(sequence_context: Any = None) -> None:
+    """TestStand entry point for cleanup; the sequence context is not needed."""
+    cleanup_sessions()
+
+
+def pin_map_id_of(sequence_context: Any) -> str:
+    """Read the pin map id TestStand keeps in the execution's runtime variables."""
+    variables = sequence_context.Execution.RunTimeVariables
+    if not variables.Exists(PIN_MAP_ID_VARIABLE, 0):
+        raise ValueError(
+            f"The execution has no {PIN_MAP_ID_VARIABLE} runtime variable: "
+            "load a pin map into the sequence (Semiconductor Module or the pin map step) first."
+        )
+    pin_map_id: str = variables.GetValString(PIN_MAP_ID_VARIABLE, 0)
+    return pin_map_id
+
+
+def setup_sessions(
+    pin_map_id: str,
+    *,
+    protocol: str = "",
+    register_map_path: str = "",
+    session_management: SessionManagementClient | None = None,
+    connection: ServiceConnection | None = None,
+) -> list[str]:
+    """Open and register a session for every CustomInstrument resource of the pin map.
+
+    Returns the server's session names. On failure, closes what it opened and
+    unregisters what it registered before raising, so the next run starts clean.
+
+    The keyword arguments (protocol, register_map_path) fill the Initialize request of
+    every session it opens.
+    """
+    client = session_management or SessionManagementClient()
+    opened: list[CustomInstrumentClient] = []
+    constructor = CustomInstrumentSessionConstructor(
+        SessionInitializationBehavior.INITIALIZE_SESSION_THEN_DETACH,
+        protocol=protocol,
+        register_map_path=register_map_path,
+        connection=connection,
+    )
+
+    def open_session(info: SessionInformation) -> CustomInstrumentClient:
+        session = constructor(info)
+        opened.append(session)
+        return session
+
+    context = PinMapContext(pin_map_id=pin_map_id, sites=None)
+    with client.reserve_sessions(
+        context,
+        instrument_type_id=CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
+    ) as reservation:
+        registered = False
+        try:
+            with reservation.initialize_sessions(open_session, CUSTOM_INSTRUMENT_INSTRUMENT_TYPE):
+                client.register_sessions(reservation.session_info)
+                registered = True
+        except BaseException:
+            _logger.exception("Setup failed; closing the %d session(s) it opened.", len(opened))
+            for session in opened:
+                _close_quietly(session)
+            if registered:
+                client.unregister_sessions(reservation.session_info)
+            raise
+    return [session.session_name for session in opened]
+
+
+def cleanup_sessions(
+    *,
+    session_management: SessionManagementClient | None = None,
+    connection: ServiceConnection | None = None,
+) -> list[str]:
+    """Close and unregister every registered CustomInstrument session; return their names.
+
+    Each session is closed on its own, so one that fails (or that a step already
+    closed) does not keep the others open; every one is unregistered regardless.
+    The first failure is raised once all are done.
+    """
+    client = session_management or SessionManagementClient()
+    constructor = CustomInstrumentSessionConstructor(
+        SessionInitializationBehavior.ATTACH_TO_SESSION_THEN_CLOSE, connection=connection
+    )
+    failures: list[BaseException] = []
+    closed: list[str] = []
+    with client.reserve_all_registered_sessions(
+        instrument_type_id=CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
+    ) as reservation:
+        sessions = list(reservation.session_info)
+        try:
+            for info in sessions:
+                try:
+                    with constructor(info) as session:
+                        closed.append(session.session_name)
+                except grpc.RpcError as error:
+                    if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.NOT_FOUND:
+                        continue  # already closed on the server: nothing left to do
+                    failures.append(error)
+                except Exception as error:  # noqa: BLE001  (reported after the others)
+                    failures.append(error)
+        finally:
+            client.unregister_sessions(sessions)
+    if failures:
+        raise failures[0]
+    return closed
+
+
+def _close_quietly(session: CustomInstrumentClient) -> None:
+    try:
+        session.close()
+    except Exception:  # noqa: BLE001  (already failing; the original error matters)
+        _logger.exception("Could not close session %s.", session.session_name)

@@ -1,0 +1,305 @@
+"""NI Session Management Service, emulated: reserve, register and unregister sessions.
+
+Sessions come from the pin maps the pin map service holds, with NI's rules for
+session names, resource names, channel lists and channel mappings. A reservation
+is all-or-nothing and honours the request's timeout: 0 fails at once with
+UNAVAILABLE, -1 waits forever, otherwise it waits up to the timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+import grpc
+from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2 as pb2
+from ni.measurementlink.sessionmanagement.v1 import (
+    session_management_service_pb2_grpc as pb2_grpc,
+)
+from session_pb2 import Session
+
+from .pin_map import PinMap, PinMapError, Slot
+from .pin_map_service import PinMapServicer
+
+
+@dataclass
+class Reservation:
+    """Who holds a session, and since when."""
+
+    session_name: str
+    instrument_type_id: str
+    since: float
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+class Reservations:
+    """Session names held by reservations; waiting with a timeout, all or nothing."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, Reservation] = {}
+        self._changed = threading.Condition()
+
+    def acquire(self, wanted: list[Reservation], timeout_ms: int) -> bool:
+        """Hold every wanted name, or none; False when the timeout passes first."""
+        deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+        with self._changed:
+            while any(r.session_name in self._held for r in wanted):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            for reservation in wanted:
+                self._held[reservation.session_name] = reservation
+            return True
+
+    def release(self, names: Iterable[str]) -> list[str]:
+        """Release names; return those that were held."""
+        with self._changed:
+            released = [name for name in names if self._held.pop(name, None) is not None]
+            self._changed.notify_all()
+            return released
+
+    def holders(self, names: Iterable[str]) -> list[Reservation]:
+        """Return the reservations that hold any of `names`."""
+        with self._changed:
+            return [self._held[name] for name in names if name in self._held]
+
+    def snapshot(self) -> list[Reservation]:
+        """Return every reservation, oldest first."""
+        with self._changed:
+            return sorted(self._held.values(), key=lambda r: r.since)
+
+
+class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
+    """The five RPCs NI's SDK calls for sessions without multiplexers."""
+
+    def __init__(self, pin_maps: PinMapServicer) -> None:
+        self._pin_maps = pin_maps
+        self.reservations = Reservations()
+        self._registered_lock = threading.Lock()
+        self._registered: dict[str, pb2.SessionInformation] = {}
+
+    def ReserveSessions(
+        self, request: pb2.ReserveSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.ReserveSessionsResponse:
+        _check_timeout(request.timeout_in_milliseconds, context)
+        pin_map_id = request.pin_map_context.pin_map_id
+        if not pin_map_id:
+            return pb2.ReserveSessionsResponse()
+        pin_map = self._pin_maps.get(pin_map_id)
+        if pin_map is None:
+            context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"No pin map with id {pin_map_id!r}; register it with UpdatePinMapFromXml first.",
+            )
+        sites = list(request.pin_map_context.sites) or pin_map.sites
+        unknown_sites = [site for site in sites if site not in pin_map.sites]
+        if unknown_sites:
+            listed = ", ".join(str(site) for site in unknown_sites)
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f'Pin map does not contain site numbers: "{listed}"',
+            )
+        names = list(request.pin_or_relay_names) or pin_map.dut_pins + pin_map.system_pins
+        try:
+            pins, groups = pin_map.expand(names)
+        except PinMapError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        slots = [
+            slot
+            for slot in pin_map.slots(pins, sites)
+            if not request.instrument_type_id
+            or slot.instrument.type_id == request.instrument_type_id
+        ]
+        sessions = self._group(slots, pin_map)
+        wanted = [
+            Reservation(
+                s.session.name, s.instrument_type_id, time.time(), dict(request.annotations)
+            )
+            for s in sessions
+        ]
+        if not self.reservations.acquire(wanted, request.timeout_in_milliseconds):
+            holders = self.reservations.holders(r.session_name for r in wanted)
+            held = ", ".join(sorted({h.session_name for h in holders})) or "(released meanwhile)"
+            context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                f"Sessions already reserved by another client: {held}. "
+                "Wait for them, pass a timeout, or clear stale reservations with "
+                "`python -m local_ni_runtime reservations --clear`.",
+            )
+        return pb2.ReserveSessionsResponse(
+            sessions=sessions,
+            group_mappings={
+                group: pb2.ResolvedPinsOrRelays(pin_or_relay_names=members)
+                for group, members in groups.items()
+            },
+        )
+
+    def UnreserveSessions(
+        self, request: pb2.UnreserveSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.UnreserveSessionsResponse:
+        self.reservations.release(info.session.name for info in request.sessions)
+        return pb2.UnreserveSessionsResponse()
+
+    def RegisterSessions(
+        self, request: pb2.RegisterSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.RegisterSessionsResponse:
+        with self._registered_lock:
+            names = [info.session.name for info in request.sessions]
+            if not all(names):
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, "A session to register has no name."
+                )
+            taken = sorted({n for n in names if n in self._registered} | _duplicates(names))
+            if taken:
+                context.abort(
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    f"Sessions already registered: {', '.join(taken)}. Unregister them first.",
+                )
+            for info in request.sessions:
+                self._registered[info.session.name] = info
+        return pb2.RegisterSessionsResponse()
+
+    def UnregisterSessions(
+        self, request: pb2.UnregisterSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.UnregisterSessionsResponse:
+        with self._registered_lock:
+            for info in request.sessions:
+                self._registered.pop(info.session.name, None)
+        return pb2.UnregisterSessionsResponse()
+
+    def ReserveAllRegisteredSessions(
+        self, request: pb2.ReserveAllRegisteredSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.ReserveAllRegisteredSessionsResponse:
+        _check_timeout(request.timeout_in_milliseconds, context)
+        with self._registered_lock:
+            registered = [
+                info
+                for info in self._registered.values()
+                if not request.instrument_type_id
+                or info.instrument_type_id == request.instrument_type_id
+            ]
+        sessions = [
+            pb2.SessionInformation(
+                session=info.session,
+                resource_name=info.resource_name,
+                instrument_type_id=info.instrument_type_id,
+                session_exists=True,
+                annotations=info.annotations,
+            )
+            for info in registered
+        ]
+        wanted = [
+            Reservation(
+                s.session.name, s.instrument_type_id, time.time(), dict(request.annotations)
+            )
+            for s in sessions
+        ]
+        if not self.reservations.acquire(wanted, request.timeout_in_milliseconds):
+            context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "Registered sessions are reserved by another client and the timeout passed.",
+            )
+        return pb2.ReserveAllRegisteredSessionsResponse(sessions=sessions)
+
+    def RegisterMultiplexerSessions(
+        self, request: pb2.RegisterMultiplexerSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.RegisterMultiplexerSessionsResponse:
+        _unimplemented("RegisterMultiplexerSessions", context)
+
+    def UnregisterMultiplexerSessions(
+        self, request: pb2.UnregisterMultiplexerSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.UnregisterMultiplexerSessionsResponse:
+        _unimplemented("UnregisterMultiplexerSessions", context)
+
+    def GetMultiplexerSessions(
+        self, request: pb2.GetMultiplexerSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.GetMultiplexerSessionsResponse:
+        _unimplemented("GetMultiplexerSessions", context)
+
+    def GetAllRegisteredMultiplexerSessions(
+        self,
+        request: pb2.GetAllRegisteredMultiplexerSessionsRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.GetAllRegisteredMultiplexerSessionsResponse:
+        _unimplemented("GetAllRegisteredMultiplexerSessions", context)
+
+    def GetSessions(
+        self, request: pb2.GetSessionsRequest, context: grpc.ServicerContext
+    ) -> pb2.GetSessionsResponse:
+        _unimplemented("GetSessions", context)
+
+    def registered_names(self) -> list[str]:
+        """Return the names of the registered sessions."""
+        with self._registered_lock:
+            return sorted(self._registered)
+
+    def _group(self, slots: list[Slot], pin_map: PinMap) -> list[pb2.SessionInformation]:
+        """One SessionInformation per session, channels in order, NI's naming rules."""
+        by_key: dict[str, list[Slot]] = {}
+        for slot in slots:
+            by_key.setdefault(slot.instrument.session_key(slot.channel), []).append(slot)
+        sessions = []
+        for key, members in by_key.items():
+            first = members[0].instrument
+            members.sort(key=lambda s: (s.instrument.name, _order(s.channel), s.site, s.pin))
+            if first.fully_qualified:
+                # NI-DCPower: every connected channel of the channel group, fully qualified.
+                resource_name = ", ".join(
+                    owner.qualified(channel) for owner, channel in pin_map.session_channels(key)
+                )
+            else:
+                resource_name = first.name
+            name = f"{first.type_id}-{resource_name}"
+            with self._registered_lock:
+                exists = name in self._registered
+            channels: list[str] = []
+            for slot in members:
+                qualified = slot.instrument.qualified(slot.channel)
+                if qualified not in channels:
+                    channels.append(qualified)
+            sessions.append(
+                pb2.SessionInformation(
+                    session=Session(name=name),
+                    resource_name=resource_name,
+                    channel_list=", ".join(channels),
+                    instrument_type_id=first.type_id,
+                    session_exists=exists,
+                    channel_mappings=[
+                        pb2.ChannelMapping(
+                            pin_or_relay_name=slot.pin,
+                            site=slot.site,
+                            channel=slot.instrument.qualified(slot.channel),
+                        )
+                        for slot in members
+                    ],
+                )
+            )
+        return sessions
+
+
+def _unimplemented(rpc: str, context: grpc.ServicerContext) -> NoReturn:
+    context.abort(
+        grpc.StatusCode.UNIMPLEMENTED,
+        f"The local runtime does not emulate {rpc} (multiplexers are out of its scope).",
+    )
+
+
+def _check_timeout(timeout_ms: int, context: grpc.ServicerContext) -> None:
+    if timeout_ms < -1:
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"timeout_in_milliseconds {timeout_ms} is not accepted: use -1 (wait forever), "
+            "0 (fail at once) or a positive number of milliseconds.",
+        )
+
+
+def _duplicates(names: list[str]) -> set[str]:
+    return {name for name in names if names.count(name) > 1}
+
+
+def _order(channel: str) -> tuple[int, str]:
+    return (int(channel), "") if channel.isdigit() else (1 << 30, channel)

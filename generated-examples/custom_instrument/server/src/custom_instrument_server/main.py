@@ -1,0 +1,132 @@
+"""Command line: serve CustomInstrument on localhost until SIGINT, SIGTERM or Enter.
+
+Template-owned. NI Discovery Service starts the server through start.bat with no
+console, so stopping never depends on stdin (see custom_instrument_client.stopping).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from concurrent import futures
+from contextlib import ExitStack
+from pathlib import Path
+
+import grpc
+
+from custom_instrument_client.stopping import wait_until_stopped
+from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grpc
+
+from .discovery import ServiceConfigError, load_service_info, registered
+from .resource import CustomInstrumentResource
+from .servicer import CustomInstrumentServicer
+from .sessions import SessionRegistry
+
+HOST = "localhost"
+# The .serviceconfig sits in the server project directory, three levels above this file.
+SERVER_DIRECTORY = Path(__file__).resolve().parents[2]
+DEFAULT_SERVICE_CONFIG = SERVER_DIRECTORY / "CustomInstrument.serviceconfig"
+_logger = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m custom_instrument_server",
+        description="Serve the CustomInstrument service on localhost.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="TCP port; 0 (default) picks a free one"
+    )
+    parser.add_argument(
+        "--no-discovery", action="store_true", help="do not register with NI Discovery Service"
+    )
+    parser.add_argument(
+        "--service-config",
+        type=Path,
+        default=DEFAULT_SERVICE_CONFIG,
+        help="the .serviceconfig to register from (default: %(default)s)",
+    )
+    parser.add_argument("--workers", type=int, default=32, help="RPC worker threads (default: 32)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+    )
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port} is out of range; use 0 (any free port) to 65535")
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers} must be at least 1")
+    return args
+
+
+def raise_open_file_limit() -> None:
+    """Lift the soft limit on open files to the hard limit (POSIX; Windows has none to lift).
+
+    A resource may hold a descriptor per open session (the JSON logger holds its
+    file), and many systems start processes with a soft limit of 1,024, which one
+    station's plug-ins can reach; the hard limit is what the system allows.
+    """
+    try:
+        import resource as limits  # the standard library's, not this package's .resource
+    except ImportError:
+        return
+    soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
+    if soft == limits.RLIM_INFINITY or (hard != limits.RLIM_INFINITY and soft >= hard):
+        return
+    try:
+        limits.setrlimit(limits.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError) as error:  # e.g. macOS refuses an infinite soft limit
+        _logger.debug("Keeping the open file limit at %s: %s", soft, error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until asked to stop; close every session on the way out."""
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    raise_open_file_limit()
+    try:
+        service_info = None if args.no_discovery else load_service_info(args.service_config)
+    except ServiceConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    registry: SessionRegistry[CustomInstrumentResource] = SessionRegistry()
+    # so_reuseport off: a second server on a busy port must fail, not share the port.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=args.workers), options=[("grpc.so_reuseport", 0)]
+    )
+    servicer = CustomInstrumentServicer(registry)
+    pb2_grpc.add_CustomInstrumentServicer_to_server(servicer, server)
+    try:
+        port = server.add_insecure_port(f"{HOST}:{args.port}")
+    except RuntimeError as error:
+        print(
+            f"error: cannot listen on {HOST}:{args.port} ({error}); is the port in use?",
+            file=sys.stderr,
+        )
+        return 1
+    server.start()
+    try:
+        with ExitStack() as stack:
+            if service_info is not None:
+                try:
+                    stack.enter_context(registered(service_info, port))
+                except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
+                    print(
+                        "error: could not register with NI Discovery Service "
+                        f"({type(error).__name__}: {error}). Start NI Discovery Service, "
+                        "or pass --no-discovery to serve without it.",
+                        file=sys.stderr,
+                    )
+                    return 1
+            print(f"listening on {HOST}:{port}", flush=True)
+            wait_until_stopped()
+    finally:
+        server.stop(grace=2).wait()
+        for name, failure in registry.close_all():
+            _logger.error("Closing session %s failed: %s", name, failure)
+    return 0

@@ -1,0 +1,157 @@
+"""The CustomInstrument servicer: sessions from the registry, work from the resource.
+
+Template-owned, rendered from the RPC answers: `copier update` rewrites it.
+Each RPC is answered with the status the DESIGN's error table gives: the
+ServiceError a resource raises keeps its code, PermissionError becomes
+PERMISSION_DENIED, anything else INTERNAL with what failed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import grpc
+
+from custom_instrument_client.stubs import custom_instrument_pb2 as pb2
+from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grpc
+
+from .errors import InvalidArgumentError, ServiceError
+from .resource import CustomInstrumentResource
+from .sessions import SessionRegistry
+
+_logger = logging.getLogger(__name__)
+
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
+Handler = Callable[["CustomInstrumentServicer", RequestT, grpc.ServicerContext], ResponseT]
+
+
+def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
+    """Turn what a handler raises into the gRPC status the client sees."""
+
+    @functools.wraps(handler)
+    def wrapper(
+        self: CustomInstrumentServicer,
+        request: RequestT,
+        context: grpc.ServicerContext,
+    ) -> ResponseT:
+        rpc = handler.__name__
+        try:
+            return handler(self, request, context)
+        except ServiceError as error:
+            _logger.info("%s: %s: %s", rpc, error.code.name, error)
+            context.abort(error.code, str(error))
+        except PermissionError as error:
+            _logger.warning("%s: permission denied: %s", rpc, error)
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{rpc}: the operating system refused access: {error}. "
+                "Grant the server's user access or choose another resource.",
+            )
+        except Exception as error:
+            _logger.exception("%s failed", rpc)
+            context.abort(
+                grpc.StatusCode.INTERNAL, f"{rpc} failed: {type(error).__name__}: {error}"
+            )
+
+    return wrapper
+
+
+class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
+    """Answers the CustomInstrument RPCs; one instance serves every client."""
+
+    def __init__(self, registry: SessionRegistry[CustomInstrumentResource]) -> None:
+        self._registry = registry
+
+    @_answers_errors
+    def Initialize(
+        self,
+        request: pb2.InitializeRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.InitializeResponse:
+        """Open a session for the named resource, or attach to the open one."""
+        if not request.resource_name.strip():
+            raise InvalidArgumentError(
+                "resource_name is empty; name the resource to open "
+                "(in a pin map, the custom instrument's name)."
+            )
+        key = CustomInstrumentResource.resource_key(request.resource_name)
+        session, new_session = self._registry.initialize(
+            key,
+            request.initialization_behavior,
+            lambda: CustomInstrumentResource.open(key, request),
+        )
+        return pb2.InitializeResponse(session_name=session.name, new_session=new_session)
+
+    @_answers_errors
+    def WriteRegister(
+        self,
+        request: pb2.WriteRegisterRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.WriteRegisterResponse:
+        """Run WriteRegister on the session's resource."""
+        with self._registry.use(request.session_name) as resource:
+            return resource.write_register(request)
+
+    @_answers_errors
+    def ReadRegister(
+        self,
+        request: pb2.ReadRegisterRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.ReadRegisterResponse:
+        """Run ReadRegister on the session's resource."""
+        with self._registry.use(request.session_name) as resource:
+            return resource.read_register(request)
+
+    @_answers_errors
+    def WriteGpioChannel(
+        self,
+        request: pb2.WriteGpioChannelRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.WriteGpioChannelResponse:
+        """Run WriteGpioChannel on the session's resource."""
+        with self._registry.use(request.session_name) as resource:
+            return resource.write_gpio_channel(request)
+
+    @_answers_errors
+    def ReadGpioChannel(
+        self,
+        request: pb2.ReadGpioChannelRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.ReadGpioChannelResponse:
+        """Run ReadGpioChannel on the session's resource."""
+        with self._registry.use(request.session_name) as resource:
+            return resource.read_gpio_channel(request)
+
+    @_answers_errors
+    def WriteGpioPort(
+        self,
+        request: pb2.WriteGpioPortRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.WriteGpioPortResponse:
+        """Run WriteGpioPort on the session's resource."""
+        with self._registry.use(request.session_name) as resource:
+            return resource.write_gpio_port(request)
+
+    @_answers_errors
+    def ReadGpioPort(
+        self,
+        request: pb2.ReadGpioPortRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.ReadGpioPortResponse:
+        """Run ReadGpioPort on the session's resource."""
+        with self._registry.use(request.session_name) as resource:
+            return resource.read_gpio_port(request)
+
+    @_answers_errors
+    def Close(
+        self,
+        request: pb2.CloseRequest,
+        context: grpc.ServicerContext,
+    ) -> pb2.CloseResponse:
+        """Close the session for every client attached to it."""
+        self._registry.close(request.session_name)
+        return pb2.CloseResponse()

@@ -1,0 +1,129 @@
+"""The NI-DCPower and NI-DMM example plug-ins, hosted for real and called through Measure."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import teststand_custom_instrument as teststand
+from measurement_client import MeasurementCaller
+from support import PROJECT, ServerProcess, launch, write_pin_map
+
+DCPOWER = "CustomInstrumentNIDCPowerMeasurement_Python"
+DMM = "CustomInstrumentNIDmmMeasurement_Python"
+
+
+@pytest.fixture(scope="module")
+def plugins(
+    registered_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, MeasurementCaller]]:
+    """Both plug-ins hosted as measurement services, and a caller for each."""
+    logs = tmp_path_factory.mktemp("plugins")
+    scripts = [
+        PROJECT / "examples" / name / "measurement.py"
+        for name in ("nidcpower_measurement", "nidmm_measurement")
+    ]
+    hosted = [launch(logs, [sys.executable, str(script)], ready="hosting ") for script in scripts]
+    callers = {DCPOWER: MeasurementCaller(DCPOWER), DMM: MeasurementCaller(DMM)}
+    yield callers
+    for caller in callers.values():
+        caller.close()
+    for process in hosted:
+        process.stop()
+
+
+@pytest.fixture
+def pin_map(plugins: Any, tmp_path: Path, new_resource: Any) -> Iterator[tuple[str, str]]:
+    """A registered pin map whose resource is new; the sessions set up as TestStand would."""
+    resource = new_resource()
+    pin_map_id = write_pin_map(tmp_path / "plugins.pinmap", [resource])
+    teststand.setup_sessions(
+        pin_map_id, protocol="SPI", register_map_path=str(PROJECT / "examples" / "register_map.csv")
+    )
+    yield pin_map_id, resource
+    teststand.cleanup_sessions()
+
+
+def register_default(name: str) -> int:
+    """A register's default value in the example register map."""
+    path = PROJECT / "examples" / "register_map.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        defaults = {row[0].strip(): row[1].strip() for row in csv.reader(handle) if len(row) == 2}
+    return int(defaults[name], 0)
+
+
+def test_dcpower_plugin_sources_and_measures(
+    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
+) -> None:
+    pin_map_id, resource = pin_map
+    outputs = plugins[DCPOWER].measure(pin_map_id, voltage_level=2.5, current_limit=0.01)
+    assert outputs["measured_voltages"] == pytest.approx([2.5])
+    assert outputs["measured_currents"] == pytest.approx([0.0025])
+    assert outputs["in_compliance"] == [False]
+    limited = plugins[DCPOWER].measure(pin_map_id, voltage_level=5.0, current_limit=0.001)
+    assert limited["measured_currents"] == pytest.approx([0.001])
+    assert limited["in_compliance"] == [True]
+
+
+def test_dmm_plugin_reads(plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]) -> None:
+    pin_map_id, resource = pin_map
+    outputs = plugins[DMM].measure(pin_map_id, range=10.0, resolution_digits=5.5)
+    assert outputs["measured_value"] == pytest.approx(1.5)
+    assert outputs["signal_out_of_range"] is False
+    assert outputs["absolute_resolution"] == pytest.approx(1e-4)
+    assert outputs["gain_code"] == register_default("GAIN")
+    assert outputs["relay_closed"] is False
+
+
+def test_both_plugins_share_the_session_set_up_for_the_sequence(
+    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
+) -> None:
+    pin_map_id, _ = pin_map
+    names = {plugins[name].measure(pin_map_id)["resource_session_name"] for name in (DCPOWER, DMM)}
+    assert len(names) == 1
+
+
+def test_concurrent_measurements_are_all_recorded(
+    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
+) -> None:
+    pin_map_id, resource = pin_map
+    failures: list[BaseException] = []
+
+    def measure_repeatedly(name: str) -> None:
+        for _ in range(5):
+            try:
+                plugins[name].measure(pin_map_id)
+            except BaseException as error:  # noqa: BLE001  (reported below)
+                failures.append(error)
+
+    threads = [threading.Thread(target=measure_repeatedly, args=(n,)) for n in (DCPOWER, DMM)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_demo_plays_the_sequence_headless(tmp_path: Path) -> None:
+    command = [sys.executable, str(PROJECT / "examples" / "teststand" / "demo.py")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "resource sessions used: ['" in result.stdout
+    assert '"gain_code": 4, "relay_closed": true' in result.stdout
+
+
+def test_dmm_plugin_reads_back_what_the_dcpower_plugin_wrote(
+    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
+) -> None:
+    pin_map_id, _ = pin_map
+    plugins[DCPOWER].measure(pin_map_id, gain_code=9)
+    outputs = plugins[DMM].measure(pin_map_id)
+    assert outputs["gain_code"] == 9
+    assert outputs["relay_closed"] is True
