@@ -29,10 +29,10 @@ from xml.etree import ElementTree
 import copier
 import jinja2
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from helpers import ROOT
+from helpers import EDGE_CASES, ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,6 +58,7 @@ ANNOTATION_NAMES = set(NAMES.annotation_names)
 PYTHON_KEYWORDS = set(NAMES.python_keywords) | set(keyword.kwlist)
 AMBIGUOUS = set(NAMES.ambiguous)
 
+EDGE_NAMES = {k: v for k, v in EDGE_CASES.items() if k not in ("custom_rpcs", "initialize_fields")}
 SCALARS: list[str] = sorted(FIELD_TYPES.python_scalar)
 # Parameters of the functions Initialize fields become keyword arguments of.
 INITIALIZE_PARAMETERS = CLIENT_MEMBERS | {
@@ -346,8 +347,14 @@ def check_project(project: Path, answers: dict[str, Any]) -> None:
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    # Each example is a render plus ruff: shrinking a failure would take many minutes
+    # of CI, and the failing answers are readable as generated.
+    phases=[Phase.explicit, Phase.generate],
 )
 @given(answers=answer_sets())
+# Every name at its length limit, with each preset's fixed RPCs and Initialize fields.
+@example(answers={**EDGE_NAMES, "preset": "register_map"})
+@example(answers={**EDGE_NAMES, "preset": "json_logger"})
 def test_any_accepted_answers_render_well_formed_files(answers: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory(prefix="answers-") as scratch:
         project = Path(scratch) / "project"

@@ -34,7 +34,11 @@ def open_client(server: ServerProcess, new_resource: Callable[[], str]) -> Itera
     opened: list[CustomInstrumentClient] = []
 
     def open_client(name: str = "", **options: Any) -> CustomInstrumentClient:
-        client = CustomInstrumentClient(name or new_resource(), address=server.address, **options)
+        client = CustomInstrumentClient(
+            name or new_resource(),
+            address=server.address,
+            **options,
+        )
         opened.append(client)
         return client
 

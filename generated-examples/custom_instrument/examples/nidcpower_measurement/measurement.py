@@ -28,6 +28,7 @@ measurement_service = nims.MeasurementService(
     service_config_path=SERVICE_DIRECTORY / "NIDCPowerMeasurement.serviceconfig",
     ui_file_paths=[],
 )
+
 # How to open the instrument when this plug-in is the first to use it; a session
 # that TestStand setup opened keeps its own protocol and register map.
 PROTOCOL = "SPI"
