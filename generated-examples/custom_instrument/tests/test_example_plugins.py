@@ -127,3 +127,12 @@ def test_dmm_plugin_reads_back_what_the_dcpower_plugin_wrote(
     outputs = plugins[DMM].measure(pin_map_id)
     assert outputs["gain_code"] == 9
     assert outputs["relay_closed"] is True
+
+
+def test_a_plugin_on_its_own_opens_the_instrument_with_its_register_map(
+    plugins: dict[str, MeasurementCaller], tmp_path: Path, new_resource: Any
+) -> None:
+    pin_map_id = write_pin_map(tmp_path / "alone.pinmap", [new_resource()])
+    outputs = plugins[DMM].measure(pin_map_id)  # no setup: the plug-in opens the session
+    assert outputs["gain_code"] == register_default("GAIN")
+    assert outputs["relay_closed"] is False
