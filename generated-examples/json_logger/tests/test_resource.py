@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -122,6 +124,173 @@ def test_existing_ndjson_is_appended_to(stub: Stub, tmp_path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[:3] == ['{"kept": 1}', "", '{"kept": 2}']
     assert json.loads(lines[3])["measurement_name"] == "appended"
+
+
+def _valid_lines(count: int, name: str = "kept") -> bytes:
+    """`count` NDJSON records, one per line."""
+    return b"".join(
+        json.dumps({"measurement_name": name, "index": i}).encode("utf-8") + b"\n"
+        for i in range(count)
+    )
+
+
+def test_broken_middle_line_is_refused_naming_it(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "broken-middle.ndjson"
+    lines = _valid_lines(5000).splitlines(keepends=True)
+    lines[2499] = b'{"measurement_name": "torn", "index": \n'  # line 2,500
+    content = b"".join(lines)
+    path.write_bytes(content)
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 2500 is not valid JSON" in (error.details() or "")
+    assert path.read_bytes() == content
+
+
+def _append_in_another_process(path: Path, data: bytes) -> None:
+    """Append `data` to `path` from a separate Python process, as another writer would."""
+    code = "import sys; open(sys.argv[1], 'ab').write(sys.stdin.buffer.read())"
+    subprocess.run([sys.executable, "-c", code, str(path)], input=data, check=True)
+
+
+def _corrupt_line_in_place(path: Path, number: int) -> None:
+    """Overwrite the first byte of line `number` (1-based) in place: same inode, same size."""
+    offset = sum(len(line) for line in path.read_bytes().splitlines(keepends=True)[: number - 1])
+    before = path.stat()
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        handle.write(b"X")
+    # A writer a second later than this server's last write, whatever the file
+    # system's timestamp granularity.
+    later = before.st_mtime_ns + 1_000_000_000
+    os.utime(path, ns=(later, later))
+
+
+def _rewrite(path: Path, number: int, grow: int) -> None:
+    """Rewrite the file in place (truncate and write, same inode), breaking line `number`."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[number - 1] = b"this line was overwritten\n"
+    with path.open("r+b") as handle:
+        handle.truncate(0)
+        handle.write(b"".join(lines) + _valid_lines(grow, "appended"))
+
+
+def _replace(path: Path, number: int) -> None:
+    """Write a new file with line `number` broken and rename it over `path` (a new inode)."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[number - 1] = b"[1, 2, 3]\n"
+    fresh = path.with_name("fresh.tmp")
+    fresh.write_bytes(b"".join(lines))
+    os.replace(fresh, path)
+
+
+def _edit_and_grow(path: Path, number: int) -> None:
+    """Break line `number` in place, then append valid records (same inode, larger file)."""
+    _corrupt_line_in_place(path, number)
+    _append_in_another_process(path, _valid_lines(10, "appended"))
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        _corrupt_line_in_place,
+        functools.partial(_rewrite, grow=0),
+        functools.partial(_rewrite, grow=50),
+        _replace,
+        _edit_and_grow,
+    ],
+    ids=[
+        "same-size-in-place",
+        "rewritten-shorter",
+        "rewritten-longer",
+        "replaced",
+        "edited-and-grown",
+    ],
+)
+def test_log_corrupted_after_close_is_refused_on_next_open(
+    stub: Stub, tmp_path: Path, corrupt: Callable[[Path, int], None]
+) -> None:
+    path = tmp_path / "corrupted.ndjson"
+    path.write_bytes(_valid_lines(100))
+    for _ in range(2):  # the second open may skip the check: nothing changed
+        session_name = initialize(stub, str(path)).session_name
+        log(stub, session_name, "ours")
+        close(stub, session_name)
+    assert len(records(path)) == 102
+    corrupt(path, 50)
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 50 " in (error.details() or "")
+
+
+def test_log_grown_by_another_process_opens_and_its_lines_are_checked(
+    stub: Stub, tmp_path: Path
+) -> None:
+    path = tmp_path / "grown.ndjson"
+    path.write_bytes(_valid_lines(200))
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "ours")
+    close(stub, session_name)
+    _append_in_another_process(path, _valid_lines(30, "theirs"))
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "ours again")
+    close(stub, session_name)
+    names = [record["measurement_name"] for record in records(path)]
+    assert names == ["kept"] * 200 + ["ours"] + ["theirs"] * 30 + ["ours again"]
+    # Only the part after what was checked is new; a bad line there is still found.
+    _append_in_another_process(path, b'{"theirs": 1}\n"not an object"\n')
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 234 is not a JSON object" in (error.details() or "")
+
+
+def test_another_writer_during_a_session_is_checked_on_the_next_open(
+    stub: Stub, tmp_path: Path
+) -> None:
+    path = tmp_path / "shared-with-others.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "ours")
+    _append_in_another_process(path, b"not json\n")
+    log(stub, session_name, "ours")
+    close(stub, session_name)
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 2 is not valid JSON" in (error.details() or "")
+
+
+def test_memory_of_checked_logs_is_bounded() -> None:
+    """The server remembers checked files in an LRU of fixed size (in this process here)."""
+    from json_logger_server.resource import _Checked, _CheckedLogs
+
+    checked = _CheckedLogs(capacity=3)
+    for name in "abcd":
+        checked.put(name, _Checked(1, 1, name.encode()))
+    assert checked.get("a") is None  # the oldest went first
+    assert checked.get("b") is not None  # ... and using one keeps it
+    checked.put("e", _Checked(1, 1, b"e"))
+    assert checked.get("c") is None and checked.get("b") is not None
+    checked.remember_unchanged("f", (1, 2, 3, 4))
+    assert checked.get("d") is None
+    remembered = checked.get("f")
+    assert remembered is not None and (remembered.prefix, remembered.unchanged) == (0, (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize("seconds", [-62_135_596_801, 253_402_300_800, -(2**62)])
+def test_timestamp_outside_years_1_to_9999_is_invalid(
+    stub: Stub, tmp_path: Path, seconds: int
+) -> None:
+    path = tmp_path / "out-of-range.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    request = pb2.LogMeasurementDataRequest(session_name=session_name, measurement_name="bad")
+    request.timestamp.seconds = seconds
+    error = status_of(lambda: stub.LogMeasurementData(request))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"timestamp.seconds {seconds} is outside years 1 to 9999" in (error.details() or "")
+    # The server keeps serving, and the session too.
+    log(stub, session_name, "good", when=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
+    close(stub, session_name)
+    assert [(r["measurement_name"], r["timestamp"]) for r in records(path)] == [
+        ("good", "9999-12-31 23:59:59")
+    ]
 
 
 def test_missing_directory_is_invalid(stub: Stub, tmp_path: Path) -> None:
