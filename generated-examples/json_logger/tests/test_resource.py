@@ -346,6 +346,48 @@ def test_no_write_permission_is_permission_denied(
         locked.chmod(0o755)
 
 
+# Runs its arguments as a command with at most 64 open files (soft and hard limit),
+# so that the server's own raise of the soft limit cannot lift it.
+_WITH_64_FILES = (
+    "import os, resource, sys; "
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def test_out_of_file_descriptors_is_resource_exhausted(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    if sys.platform == "win32":
+        pytest.skip("RLIMIT_NOFILE is POSIX; the Windows C runtime's limit is 8,192")
+    server = start_server(wrapper=[sys.executable, "-c", _WITH_64_FILES])
+    channel, stub = connect(server.address)
+    with channel:
+        opened: list[str] = []
+        for number in range(64):
+            try:
+                opened.append(initialize(stub, str(tmp_path / f"{number}.ndjson")).session_name)
+            except grpc.RpcError as error:
+                assert isinstance(error, grpc.Call)
+                refused = error
+                break
+        else:
+            pytest.fail("64 sessions opened with a limit of 64 open files")
+        assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        details = refused.details() or ""
+        assert f"with {len(opened)} sessions open" in details
+        assert "Close sessions" in details and "open-file limit" in details
+        assert len(opened) >= 10  # the limit, not something else, stopped it
+        # Closing sessions frees descriptors: the server serves again.
+        for session_name in opened[:3]:
+            close(stub, session_name)
+        again = initialize(stub, str(tmp_path / "after.ndjson")).session_name
+        log(stub, again, "after")
+        for session_name in [*opened[3:], again]:
+            close(stub, session_name)
+    assert [r["measurement_name"] for r in records(tmp_path / "after.ndjson")] == ["after"]
+
+
 def test_concurrent_writers_never_interleave(stub: Stub, tmp_path: Path) -> None:
     path = tmp_path / "shared.ndjson"
     session_name = initialize(stub, str(path)).session_name

@@ -3,11 +3,13 @@
 Template-owned, rendered from the RPC answers: `copier update` rewrites it.
 Each RPC is answered with the status the DESIGN's error table gives: the
 ServiceError a resource raises keeps its code, PermissionError becomes
-PERMISSION_DENIED, anything else INTERNAL with what failed.
+PERMISSION_DENIED, running out of file descriptors RESOURCE_EXHAUSTED, anything
+else INTERNAL with what failed.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 from collections.abc import Callable
@@ -23,6 +25,8 @@ from .resource import JsonLoggerResource
 from .sessions import SessionRegistry
 
 _logger = logging.getLogger(__name__)
+# The process's (EMFILE) or the system's (ENFILE) table of open files is full.
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 
 RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
@@ -50,6 +54,21 @@ def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, 
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"{rpc}: the operating system refused access: {error}. "
                 "Grant the server's user access or choose another resource.",
+            )
+        except OSError as error:
+            if error.errno not in _OUT_OF_DESCRIPTORS:
+                _logger.exception("%s failed", rpc)
+                context.abort(
+                    grpc.StatusCode.INTERNAL, f"{rpc} failed: {type(error).__name__}: {error}"
+                )
+            sessions = len(self._registry)
+            _logger.warning("%s: out of file descriptors, %d sessions open", rpc, sessions)
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{rpc}: the server has run out of file descriptors ({error.strerror}) "
+                f"with {sessions} session{'' if sessions == 1 else 's'} open. Close sessions "
+                "that are no longer needed, or raise the open-file limit of the server's "
+                "process (ulimit -n, RLIMIT_NOFILE) or of the system.",
             )
         except Exception as error:
             _logger.exception("%s failed", rpc)
