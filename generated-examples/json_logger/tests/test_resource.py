@@ -52,8 +52,13 @@ def log(
 
 
 def records(path: Path) -> list[dict[str, Any]]:
-    """Parse every line of an NDJSON file; fail on any line that is not a JSON object."""
-    parsed = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    """Parse every line of an NDJSON file; fail on any line that is not a JSON object.
+
+    Lines end at "\\n" only: str.splitlines would also split at U+2028 and other
+    characters that a JSON string may hold unescaped.
+    """
+    text = path.read_text(encoding="utf-8")
+    parsed = [json.loads(line) for line in text.split("\n") if line]
     assert all(isinstance(record, dict) for record in parsed)
     return parsed
 
@@ -72,6 +77,35 @@ def test_record_format(stub: Stub, tmp_path: Path) -> None:
             "measurement_outputs": {"current": "0.1"},
         }
     ]
+
+
+def test_any_text_is_escaped_into_one_json_line(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "hostile.ndjson"
+    hostile = [
+        '"quoted"',
+        "back\\slash",
+        "new\nline",
+        "tab\tcr\r",
+        "nul\x00",
+        "\u2028\u2029",
+        "é😀",
+        "",
+    ]
+    session_name = initialize(stub, str(path)).session_name
+    for text in hostile:
+        log(stub, session_name, text, {text: text, "k": text}, {text: "v"})
+    close(stub, session_name)
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines) == len(hostile) + 1 and lines[-1] == b""
+    expected = [
+        {
+            "measurement_name": text,
+            "measurement_configurations": {text: text, "k": text},
+            "measurement_outputs": {text: "v"},
+        }
+        for text in hostile
+    ]
+    assert [{k: v for k, v in r.items() if k != "timestamp"} for r in records(path)] == expected
 
 
 def test_unset_timestamp_means_now(stub: Stub, tmp_path: Path) -> None:

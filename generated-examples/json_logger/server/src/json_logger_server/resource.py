@@ -17,8 +17,10 @@ import stat
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from json.encoder import encode_basestring
 from json.scanner import make_scanner
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -101,16 +103,18 @@ class JsonLoggerResource:
         """Append one record; an unset timestamp means now.
 
         This runs once per record, so it stays lean: the timestamp text is cached
-        per second and the JSON encoder is built once (see _utc_text, _ENCODE).
+        per second (_utc_text), and the line is written out directly, each string
+        quoted by the json module's C function, as json.dumps(record,
+        ensure_ascii=False) would write it but without building a dictionary.
         """
         seconds = request.timestamp.seconds if request.HasField("timestamp") else int(time.time())
-        record = {
-            "timestamp": _utc_text(seconds),
-            "measurement_name": request.measurement_name,
-            "measurement_configurations": dict(request.measurement_configurations),
-            "measurement_outputs": dict(request.measurement_outputs),
-        }
-        self._append((_ENCODE(record) + "\n").encode("utf-8"))
+        line = (
+            f'{{"timestamp": "{_utc_text(seconds)}", '
+            f'"measurement_name": {_quote(request.measurement_name)}, '
+            f'"measurement_configurations": {_json_object(request.measurement_configurations)}, '
+            f'"measurement_outputs": {_json_object(request.measurement_outputs)}}}\n'
+        )
+        self._append(line.encode("utf-8"))
         return pb2.LogMeasurementDataResponse()
 
     def _append(self, data: bytes) -> None:
@@ -125,8 +129,14 @@ class JsonLoggerResource:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # protobuf's Timestamp range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 _FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
-# One encoder for every record; a record is a fresh tree, so no cycle check is needed.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+# A JSON string literal with non-ASCII characters kept, as json.dumps(ensure_ascii=False).
+_quote = encode_basestring
+
+
+def _json_object(strings: Mapping[str, str]) -> str:
+    """Write a map of strings as a JSON object, as json.dumps(ensure_ascii=False) would."""
+    pairs = ", ".join([f"{_quote(key)}: {_quote(value)}" for key, value in strings.items()])
+    return "{" + pairs + "}"
 
 
 @functools.lru_cache(maxsize=256)

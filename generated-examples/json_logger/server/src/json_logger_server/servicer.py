@@ -35,6 +35,7 @@ Handler = Callable[["JsonLoggerServicer", RequestT, grpc.ServicerContext], Respo
 
 def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
     """Turn what a handler raises into the gRPC status the client sees."""
+    rpc = handler.__name__
 
     @functools.wraps(handler)
     def wrapper(
@@ -42,7 +43,6 @@ def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, 
         request: RequestT,
         context: grpc.ServicerContext,
     ) -> ResponseT:
-        rpc = handler.__name__
         try:
             return handler(self, request, context)
         except ServiceError as error:
@@ -110,8 +110,9 @@ class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
         context: grpc.ServicerContext,
     ) -> pb2.LogMeasurementDataResponse:
         """Run LogMeasurementData on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.log_measurement_data(request)
+        return self._registry.call(
+            request.session_name, JsonLoggerResource.log_measurement_data, request
+        )
 
     @_answers_errors
     def CloseFile(
