@@ -202,13 +202,17 @@ def record_line() -> bytes:
 
 
 def serve(kind: str) -> int:
-    """Serve the baseline or the reference-style servicer until stdin closes or SIGTERM."""
+    """Serve the baseline or the reference-style servicer until stdin closes or SIGTERM.
+
+    On the generated server's thread pool, built by its own `thread_pool()` with
+    its default size (renders from before it had one get the plain pool they used).
+    """
     m = modules()
     workers = m.server_main.parse_args([]).workers  # the generated server's default pool
     servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
-    server = m.grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers), options=[("grpc.so_reuseport", 0)]
-    )
+    make_pool = getattr(m.server_main, "thread_pool", None)
+    pool = make_pool(workers) if make_pool else futures.ThreadPoolExecutor(max_workers=workers)
+    server = m.grpc.server(pool, options=[("grpc.so_reuseport", 0)])
     m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
     port = server.add_insecure_port("localhost:0")
     server.start()
