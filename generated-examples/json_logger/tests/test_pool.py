@@ -7,6 +7,7 @@ failure; nothing is asserted about how long anything takes.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -61,8 +62,33 @@ def test_the_pool_grows_while_tasks_block_and_shrinks_after() -> None:
         worker = threading.Thread(target=shrink, daemon=True)
         worker.start()
         assert done.wait(DEADLOCK_GUARD_S)
-        assert pool.threads == 2
+        assert pool.threads <= 2
     finally:
+        pool.shutdown()
+
+
+def test_a_thread_beyond_the_first_stops_when_idle() -> None:
+    pool = RunnerPool(max_workers=4, runners=2, linger=0.01)
+    gate = threading.Event()
+    try:
+        held = pool.submit(gate.wait, DEADLOCK_GUARD_S)
+        pool.submit(abs, -1).result(DEADLOCK_GUARD_S)  # queued behind: a second thread ran it
+        assert pool.threads >= 2
+        gate.set()
+        assert held.result(DEADLOCK_GUARD_S) is True
+        stopped = threading.Event()
+
+        def watch() -> None:
+            while pool.threads > 1:
+                time.sleep(0.01)
+            stopped.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        assert stopped.wait(DEADLOCK_GUARD_S)
+        assert pool.threads == 1
+        assert pool.submit(abs, -2).result(DEADLOCK_GUARD_S) == 2  # and it still serves
+    finally:
+        gate.set()
         pool.shutdown()
 
 

@@ -9,7 +9,10 @@ turns at the GIL and every turn is a context switch: with 32 clients logging at
 once, 32 busy threads served about a third fewer records per second than 2, and
 each record cost the server about twice the system time.
 
-So RPCs run on `runners` threads (2) that take them in order from one queue.
+So RPCs run on `runners` threads (2) that take them in order from one queue; the
+second starts only when RPCs queue up, and a thread beyond the first that has
+had nothing to do for `linger` seconds stops (one thread serving one client at a
+time is woken once per RPC; two would take turns, each woken with cold caches).
 Handlers that block (a slow instrument, a lock held by another session's long
 operation) must not hold up everyone else, though: a watcher checks every
 `patience` seconds whether RPCs are waiting while none has finished since its
@@ -33,6 +36,7 @@ _Task = tuple[futures.Future[Any], Callable[..., Any], tuple[Any, ...], dict[str
 
 RUNNERS = 2
 PATIENCE_S = 0.02
+LINGER_S = 5.0
 # The watcher stops after this many looks at an idle pool; the next RPC starts it again.
 _IDLE_LOOKS = 50
 _numbers = itertools.count(1)
@@ -46,7 +50,11 @@ class RunnerPool(futures.ThreadPoolExecutor):
     """
 
     def __init__(
-        self, max_workers: int, runners: int = RUNNERS, patience: float = PATIENCE_S
+        self,
+        max_workers: int,
+        runners: int = RUNNERS,
+        patience: float = PATIENCE_S,
+        linger: float = LINGER_S,
     ) -> None:
         if max_workers < 1 or not 1 <= runners <= max_workers:
             raise ValueError(
@@ -57,6 +65,7 @@ class RunnerPool(futures.ThreadPoolExecutor):
         self._limit = max_workers
         self._runners = runners
         self._patience = patience
+        self._linger = linger
         self._lock = threading.Lock()
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []  # alive or retired; pruned when started
@@ -77,11 +86,14 @@ class RunnerPool(futures.ThreadPoolExecutor):
         if self._closed:
             raise RuntimeError("cannot schedule new futures after shutdown")
         self._tasks.put((future, fn, args, kwargs))
-        if self._count < self._runners or not self._watching:  # rare: checked again, locked
+        # Rare, so checked again under the lock: no thread yet, tasks queuing up
+        # with fewer threads than wanted, or no watcher.
+        count = self._count
+        if count == 0 or (count < self._wanted and self._tasks.qsize() > 1) or not self._watching:
             with self._lock:
                 if self._closed:
                     raise RuntimeError("cannot schedule new futures after shutdown")
-                while self._count < self._wanted:
+                if self._count == 0 or (self._count < self._wanted and self._tasks.qsize() > 1):
                     self._start_worker()
                 if not self._watching:
                     self._watching = True
@@ -118,9 +130,16 @@ class RunnerPool(futures.ThreadPoolExecutor):
         worker.start()
 
     def _work(self) -> None:
-        take = self._tasks.get
+        take, linger = self._tasks.get, self._linger
         while True:
-            task = take()
+            try:
+                task = take(timeout=linger)
+            except queue.Empty:
+                with self._lock:
+                    if self._count > 1:
+                        self._count -= 1
+                        return
+                continue
             if task is None:
                 return
             future, fn, args, kwargs = task
