@@ -38,14 +38,24 @@ ROWS = {
     "attach_0",
     "attach_20000",
     "attach_growth",
-    "open_large",
+    "open_large_first",
+    "open_large_again",
+    "open_large_appended",
     "plugin_measurement",
     "plugin_client_share",
 }
 # Rows read from /proc: numbers on Linux only.
 PROC_ROWS = {"rss_per_1000", "fds_after_close", "cycles_fd_growth", "cycles_rss_growth"}
 # Rows measured against the NI-style reference server as well.
-REFERENCE_ROWS = {"attach_0", "attach_20000", "attach_growth", "open_large", "plugin_measurement"}
+REFERENCE_ROWS = {
+    "attach_0",
+    "attach_20000",
+    "attach_growth",
+    "open_large_first",
+    "open_large_again",
+    "open_large_appended",
+    "plugin_measurement",
+}
 
 
 @pytest.mark.timeout(240)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -50,8 +52,13 @@ def log(
 
 
 def records(path: Path) -> list[dict[str, Any]]:
-    """Parse every line of an NDJSON file; fail on any line that is not a JSON object."""
-    parsed = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    """Parse every line of an NDJSON file; fail on any line that is not a JSON object.
+
+    Lines end at "\\n" only: str.splitlines would also split at U+2028 and other
+    characters that a JSON string may hold unescaped.
+    """
+    text = path.read_text(encoding="utf-8")
+    parsed = [json.loads(line) for line in text.split("\n") if line]
     assert all(isinstance(record, dict) for record in parsed)
     return parsed
 
@@ -70,6 +77,35 @@ def test_record_format(stub: Stub, tmp_path: Path) -> None:
             "measurement_outputs": {"current": "0.1"},
         }
     ]
+
+
+def test_any_text_is_escaped_into_one_json_line(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "hostile.ndjson"
+    hostile = [
+        '"quoted"',
+        "back\\slash",
+        "new\nline",
+        "tab\tcr\r",
+        "nul\x00",
+        "\u2028\u2029",
+        "é😀",
+        "",
+    ]
+    session_name = initialize(stub, str(path)).session_name
+    for text in hostile:
+        log(stub, session_name, text, {text: text, "k": text}, {text: "v"})
+    close(stub, session_name)
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines) == len(hostile) + 1 and lines[-1] == b""
+    expected = [
+        {
+            "measurement_name": text,
+            "measurement_configurations": {text: text, "k": text},
+            "measurement_outputs": {text: "v"},
+        }
+        for text in hostile
+    ]
+    assert [{k: v for k, v in r.items() if k != "timestamp"} for r in records(path)] == expected
 
 
 def test_unset_timestamp_means_now(stub: Stub, tmp_path: Path) -> None:
@@ -124,6 +160,173 @@ def test_existing_ndjson_is_appended_to(stub: Stub, tmp_path: Path) -> None:
     assert json.loads(lines[3])["measurement_name"] == "appended"
 
 
+def _valid_lines(count: int, name: str = "kept") -> bytes:
+    """`count` NDJSON records, one per line."""
+    return b"".join(
+        json.dumps({"measurement_name": name, "index": i}).encode("utf-8") + b"\n"
+        for i in range(count)
+    )
+
+
+def test_broken_middle_line_is_refused_naming_it(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "broken-middle.ndjson"
+    lines = _valid_lines(5000).splitlines(keepends=True)
+    lines[2499] = b'{"measurement_name": "torn", "index": \n'  # line 2,500
+    content = b"".join(lines)
+    path.write_bytes(content)
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 2500 is not valid JSON" in (error.details() or "")
+    assert path.read_bytes() == content
+
+
+def _append_in_another_process(path: Path, data: bytes) -> None:
+    """Append `data` to `path` from a separate Python process, as another writer would."""
+    code = "import sys; open(sys.argv[1], 'ab').write(sys.stdin.buffer.read())"
+    subprocess.run([sys.executable, "-c", code, str(path)], input=data, check=True)
+
+
+def _corrupt_line_in_place(path: Path, number: int) -> None:
+    """Overwrite the first byte of line `number` (1-based) in place: same inode, same size."""
+    offset = sum(len(line) for line in path.read_bytes().splitlines(keepends=True)[: number - 1])
+    before = path.stat()
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        handle.write(b"X")
+    # A writer a second later than this server's last write, whatever the file
+    # system's timestamp granularity.
+    later = before.st_mtime_ns + 1_000_000_000
+    os.utime(path, ns=(later, later))
+
+
+def _rewrite(path: Path, number: int, grow: int) -> None:
+    """Rewrite the file in place (truncate and write, same inode), breaking line `number`."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[number - 1] = b"this line was overwritten\n"
+    with path.open("r+b") as handle:
+        handle.truncate(0)
+        handle.write(b"".join(lines) + _valid_lines(grow, "appended"))
+
+
+def _replace(path: Path, number: int) -> None:
+    """Write a new file with line `number` broken and rename it over `path` (a new inode)."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[number - 1] = b"[1, 2, 3]\n"
+    fresh = path.with_name("fresh.tmp")
+    fresh.write_bytes(b"".join(lines))
+    os.replace(fresh, path)
+
+
+def _edit_and_grow(path: Path, number: int) -> None:
+    """Break line `number` in place, then append valid records (same inode, larger file)."""
+    _corrupt_line_in_place(path, number)
+    _append_in_another_process(path, _valid_lines(10, "appended"))
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        _corrupt_line_in_place,
+        functools.partial(_rewrite, grow=0),
+        functools.partial(_rewrite, grow=50),
+        _replace,
+        _edit_and_grow,
+    ],
+    ids=[
+        "same-size-in-place",
+        "rewritten-shorter",
+        "rewritten-longer",
+        "replaced",
+        "edited-and-grown",
+    ],
+)
+def test_log_corrupted_after_close_is_refused_on_next_open(
+    stub: Stub, tmp_path: Path, corrupt: Callable[[Path, int], None]
+) -> None:
+    path = tmp_path / "corrupted.ndjson"
+    path.write_bytes(_valid_lines(100))
+    for _ in range(2):  # the second open may skip the check: nothing changed
+        session_name = initialize(stub, str(path)).session_name
+        log(stub, session_name, "ours")
+        close(stub, session_name)
+    assert len(records(path)) == 102
+    corrupt(path, 50)
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 50 " in (error.details() or "")
+
+
+def test_log_grown_by_another_process_opens_and_its_lines_are_checked(
+    stub: Stub, tmp_path: Path
+) -> None:
+    path = tmp_path / "grown.ndjson"
+    path.write_bytes(_valid_lines(200))
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "ours")
+    close(stub, session_name)
+    _append_in_another_process(path, _valid_lines(30, "theirs"))
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "ours again")
+    close(stub, session_name)
+    names = [record["measurement_name"] for record in records(path)]
+    assert names == ["kept"] * 200 + ["ours"] + ["theirs"] * 30 + ["ours again"]
+    # Only the part after what was checked is new; a bad line there is still found.
+    _append_in_another_process(path, b'{"theirs": 1}\n"not an object"\n')
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 234 is not a JSON object" in (error.details() or "")
+
+
+def test_another_writer_during_a_session_is_checked_on_the_next_open(
+    stub: Stub, tmp_path: Path
+) -> None:
+    path = tmp_path / "shared-with-others.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "ours")
+    _append_in_another_process(path, b"not json\n")
+    log(stub, session_name, "ours")
+    close(stub, session_name)
+    error = status_of(lambda: initialize(stub, str(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON: line 2 is not valid JSON" in (error.details() or "")
+
+
+def test_memory_of_checked_logs_is_bounded() -> None:
+    """The server remembers checked files in an LRU of fixed size (in this process here)."""
+    from json_logger_server.resource import _Checked, _CheckedLogs
+
+    checked = _CheckedLogs(capacity=3)
+    for name in "abcd":
+        checked.put(name, _Checked(1, 1, name.encode()))
+    assert checked.get("a") is None  # the oldest went first
+    assert checked.get("b") is not None  # ... and using one keeps it
+    checked.put("e", _Checked(1, 1, b"e"))
+    assert checked.get("c") is None and checked.get("b") is not None
+    checked.remember_unchanged("f", (1, 2, 3, 4))
+    assert checked.get("d") is None
+    remembered = checked.get("f")
+    assert remembered is not None and (remembered.prefix, remembered.unchanged) == (0, (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize("seconds", [-62_135_596_801, 253_402_300_800, -(2**62)])
+def test_timestamp_outside_years_1_to_9999_is_invalid(
+    stub: Stub, tmp_path: Path, seconds: int
+) -> None:
+    path = tmp_path / "out-of-range.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    request = pb2.LogMeasurementDataRequest(session_name=session_name, measurement_name="bad")
+    request.timestamp.seconds = seconds
+    error = status_of(lambda: stub.LogMeasurementData(request))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"timestamp.seconds {seconds} is outside years 1 to 9999" in (error.details() or "")
+    # The server keeps serving, and the session too.
+    log(stub, session_name, "good", when=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
+    close(stub, session_name)
+    assert [(r["measurement_name"], r["timestamp"]) for r in records(path)] == [
+        ("good", "9999-12-31 23:59:59")
+    ]
+
+
 def test_missing_directory_is_invalid(stub: Stub, tmp_path: Path) -> None:
     error = status_of(lambda: initialize(stub, str(tmp_path / "absent" / "log.ndjson")))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -175,6 +378,48 @@ def test_no_write_permission_is_permission_denied(
             close(stub, initialize(stub, str(tmp_path / "fine.ndjson")).session_name)
     finally:
         locked.chmod(0o755)
+
+
+# Runs its arguments as a command with at most 64 open files (soft and hard limit),
+# so that the server's own raise of the soft limit cannot lift it.
+_WITH_64_FILES = (
+    "import os, resource, sys; "
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def test_out_of_file_descriptors_is_resource_exhausted(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    if sys.platform == "win32":
+        pytest.skip("RLIMIT_NOFILE is POSIX; the Windows C runtime's limit is 8,192")
+    server = start_server(wrapper=[sys.executable, "-c", _WITH_64_FILES])
+    channel, stub = connect(server.address)
+    with channel:
+        opened: list[str] = []
+        for number in range(64):
+            try:
+                opened.append(initialize(stub, str(tmp_path / f"{number}.ndjson")).session_name)
+            except grpc.RpcError as error:
+                assert isinstance(error, grpc.Call)
+                refused = error
+                break
+        else:
+            pytest.fail("64 sessions opened with a limit of 64 open files")
+        assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        details = refused.details() or ""
+        assert f"with {len(opened)} sessions open" in details
+        assert "Close sessions" in details and "open-file limit" in details
+        assert len(opened) >= 10  # the limit, not something else, stopped it
+        # Closing sessions frees descriptors: the server serves again.
+        for session_name in opened[:3]:
+            close(stub, session_name)
+        again = initialize(stub, str(tmp_path / "after.ndjson")).session_name
+        log(stub, again, "after")
+        for session_name in [*opened[3:], again]:
+            close(stub, session_name)
+    assert [r["measurement_name"] for r in records(tmp_path / "after.ndjson")] == ["after"]
 
 
 def test_concurrent_writers_never_interleave(stub: Stub, tmp_path: Path) -> None:

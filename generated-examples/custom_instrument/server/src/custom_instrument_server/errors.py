@@ -2,7 +2,8 @@
 
 Template-owned. Raise these from resource.py; the servicer turns them into the
 status code with the message as its details. A bare PermissionError becomes
-PERMISSION_DENIED and any other exception INTERNAL.
+PERMISSION_DENIED, an OSError for too many open files (EMFILE, ENFILE)
+RESOURCE_EXHAUSTED, and any other exception INTERNAL.
 """
 
 from __future__ import annotations
@@ -52,3 +53,9 @@ class UnimplementedError(ServiceError):
     """The operation has not been written yet."""
 
     code = grpc.StatusCode.UNIMPLEMENTED
+
+
+class ResourceExhaustedError(ServiceError):
+    """The server has run out of something (descriptors, memory, licenses): say how to free it."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -3,11 +3,13 @@
 Template-owned, rendered from the RPC answers: `copier update` rewrites it.
 Each RPC is answered with the status the DESIGN's error table gives: the
 ServiceError a resource raises keeps its code, PermissionError becomes
-PERMISSION_DENIED, anything else INTERNAL with what failed.
+PERMISSION_DENIED, running out of file descriptors RESOURCE_EXHAUSTED, anything
+else INTERNAL with what failed.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 from collections.abc import Callable
@@ -23,6 +25,8 @@ from .resource import CustomInstrumentResource
 from .sessions import SessionRegistry
 
 _logger = logging.getLogger(__name__)
+# The process's (EMFILE) or the system's (ENFILE) table of open files is full.
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 
 RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
@@ -31,6 +35,7 @@ Handler = Callable[["CustomInstrumentServicer", RequestT, grpc.ServicerContext],
 
 def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
     """Turn what a handler raises into the gRPC status the client sees."""
+    rpc = handler.__name__
 
     @functools.wraps(handler)
     def wrapper(
@@ -38,7 +43,6 @@ def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, 
         request: RequestT,
         context: grpc.ServicerContext,
     ) -> ResponseT:
-        rpc = handler.__name__
         try:
             return handler(self, request, context)
         except ServiceError as error:
@@ -50,6 +54,21 @@ def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, 
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"{rpc}: the operating system refused access: {error}. "
                 "Grant the server's user access or choose another resource.",
+            )
+        except OSError as error:
+            if error.errno not in _OUT_OF_DESCRIPTORS:
+                _logger.exception("%s failed", rpc)
+                context.abort(
+                    grpc.StatusCode.INTERNAL, f"{rpc} failed: {type(error).__name__}: {error}"
+                )
+            sessions = len(self._registry)
+            _logger.warning("%s: out of file descriptors, %d sessions open", rpc, sessions)
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{rpc}: the server has run out of file descriptors ({error.strerror}) "
+                f"with {sessions} session{'' if sessions == 1 else 's'} open. Close sessions "
+                "that are no longer needed, or raise the open-file limit of the server's "
+                "process (ulimit -n, RLIMIT_NOFILE) or of the system.",
             )
         except Exception as error:
             _logger.exception("%s failed", rpc)
@@ -93,8 +112,9 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         context: grpc.ServicerContext,
     ) -> pb2.WriteRegisterResponse:
         """Run WriteRegister on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.write_register(request)
+        return self._registry.call(
+            request.session_name, CustomInstrumentResource.write_register, request
+        )
 
     @_answers_errors
     def ReadRegister(
@@ -103,8 +123,9 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         context: grpc.ServicerContext,
     ) -> pb2.ReadRegisterResponse:
         """Run ReadRegister on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.read_register(request)
+        return self._registry.call(
+            request.session_name, CustomInstrumentResource.read_register, request
+        )
 
     @_answers_errors
     def WriteGpioChannel(
@@ -113,8 +134,9 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         context: grpc.ServicerContext,
     ) -> pb2.WriteGpioChannelResponse:
         """Run WriteGpioChannel on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.write_gpio_channel(request)
+        return self._registry.call(
+            request.session_name, CustomInstrumentResource.write_gpio_channel, request
+        )
 
     @_answers_errors
     def ReadGpioChannel(
@@ -123,8 +145,9 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         context: grpc.ServicerContext,
     ) -> pb2.ReadGpioChannelResponse:
         """Run ReadGpioChannel on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.read_gpio_channel(request)
+        return self._registry.call(
+            request.session_name, CustomInstrumentResource.read_gpio_channel, request
+        )
 
     @_answers_errors
     def WriteGpioPort(
@@ -133,8 +156,9 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         context: grpc.ServicerContext,
     ) -> pb2.WriteGpioPortResponse:
         """Run WriteGpioPort on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.write_gpio_port(request)
+        return self._registry.call(
+            request.session_name, CustomInstrumentResource.write_gpio_port, request
+        )
 
     @_answers_errors
     def ReadGpioPort(
@@ -143,8 +167,9 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         context: grpc.ServicerContext,
     ) -> pb2.ReadGpioPortResponse:
         """Run ReadGpioPort on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.read_gpio_port(request)
+        return self._registry.call(
+            request.session_name, CustomInstrumentResource.read_gpio_port, request
+        )
 
     @_answers_errors
     def Close(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from concurrent import futures
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from json_logger_client.stopping import wait_until_stopped
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
 
 from .discovery import ServiceConfigError, load_service_info, registered
+from .pool import RUNNERS, RunnerPool
 from .resource import JsonLoggerResource
 from .servicer import JsonLoggerServicer
 from .sessions import SessionRegistry
@@ -48,7 +48,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_SERVICE_CONFIG,
         help="the .serviceconfig to register from (default: %(default)s)",
     )
-    parser.add_argument("--workers", type=int, default=32, help="RPC worker threads (default: 32)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=32,
+        help=f"most RPC threads (default: %(default)s); {RUNNERS} run RPCs, more only while "
+        "RPCs block (see pool.py)",
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
     )
@@ -80,6 +86,11 @@ def raise_open_file_limit() -> None:
         _logger.debug("Keeping the open file limit at %s: %s", soft, error)
 
 
+def thread_pool(workers: int) -> RunnerPool:
+    """The pool the server runs RPC handlers on (scripts/bench.py gives its baseline the same)."""
+    return RunnerPool(max_workers=workers, runners=min(RUNNERS, workers))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until asked to stop; close every session on the way out."""
     args = parse_args(argv)
@@ -96,9 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
     registry: SessionRegistry[JsonLoggerResource] = SessionRegistry()
     # so_reuseport off: a second server on a busy port must fail, not share the port.
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=args.workers), options=[("grpc.so_reuseport", 0)]
-    )
+    pool = thread_pool(args.workers)
+    server = grpc.server(pool, options=[("grpc.so_reuseport", 0)])
     servicer = JsonLoggerServicer(registry)
     pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
     try:
@@ -127,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_until_stopped()
     finally:
         server.stop(grace=2).wait()
+        pool.shutdown(wait=False)
         for name, failure in registry.close_all():
             _logger.error("Closing session %s failed: %s", name, failure)
     return 0

@@ -3,11 +3,13 @@
 Template-owned, rendered from the RPC answers: `copier update` rewrites it.
 Each RPC is answered with the status the DESIGN's error table gives: the
 ServiceError a resource raises keeps its code, PermissionError becomes
-PERMISSION_DENIED, anything else INTERNAL with what failed.
+PERMISSION_DENIED, running out of file descriptors RESOURCE_EXHAUSTED, anything
+else INTERNAL with what failed.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 from collections.abc import Callable
@@ -23,6 +25,8 @@ from .resource import JsonLoggerResource
 from .sessions import SessionRegistry
 
 _logger = logging.getLogger(__name__)
+# The process's (EMFILE) or the system's (ENFILE) table of open files is full.
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 
 RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
@@ -31,6 +35,7 @@ Handler = Callable[["JsonLoggerServicer", RequestT, grpc.ServicerContext], Respo
 
 def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
     """Turn what a handler raises into the gRPC status the client sees."""
+    rpc = handler.__name__
 
     @functools.wraps(handler)
     def wrapper(
@@ -38,7 +43,6 @@ def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, 
         request: RequestT,
         context: grpc.ServicerContext,
     ) -> ResponseT:
-        rpc = handler.__name__
         try:
             return handler(self, request, context)
         except ServiceError as error:
@@ -50,6 +54,21 @@ def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, 
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"{rpc}: the operating system refused access: {error}. "
                 "Grant the server's user access or choose another resource.",
+            )
+        except OSError as error:
+            if error.errno not in _OUT_OF_DESCRIPTORS:
+                _logger.exception("%s failed", rpc)
+                context.abort(
+                    grpc.StatusCode.INTERNAL, f"{rpc} failed: {type(error).__name__}: {error}"
+                )
+            sessions = len(self._registry)
+            _logger.warning("%s: out of file descriptors, %d sessions open", rpc, sessions)
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{rpc}: the server has run out of file descriptors ({error.strerror}) "
+                f"with {sessions} session{'' if sessions == 1 else 's'} open. Close sessions "
+                "that are no longer needed, or raise the open-file limit of the server's "
+                "process (ulimit -n, RLIMIT_NOFILE) or of the system.",
             )
         except Exception as error:
             _logger.exception("%s failed", rpc)
@@ -91,8 +110,9 @@ class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
         context: grpc.ServicerContext,
     ) -> pb2.LogMeasurementDataResponse:
         """Run LogMeasurementData on the session's resource."""
-        with self._registry.use(request.session_name) as resource:
-            return resource.log_measurement_data(request)
+        return self._registry.call(
+            request.session_name, JsonLoggerResource.log_measurement_data, request
+        )
 
     @_answers_errors
     def CloseFile(
