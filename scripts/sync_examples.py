@@ -11,7 +11,8 @@ template is rendered from this repository's working tree (`vcs_ref="HEAD"`, so
 uncommitted template changes count) with those answers, then normalised so that
 renders are byte-identical wherever they are made: the answers file loses its
 `_commit` line (a dirty template gets a fresh, timestamp-dependent commit on
-every render) and gets `_src_path: .`; caches are deleted. `--check` compares
+every render) and gets `_src_path: .`, the README names the version `HEAD`, and
+the git repository the copy task makes and caches are deleted. `--check` compares
 file sets, bytes and executable bits and prints a unified diff for each
 difference; the default mode replaces each example directory with its fresh
 render.
@@ -40,11 +41,15 @@ import _bootstrap
 ROOT = _bootstrap.ROOT
 EXAMPLES = ROOT / "generated-examples"
 ANSWERS_FILE = ".copier-answers.yml"
+# Never part of an example: caches, environments, and the git repository the copy
+# task makes of a new render.
 CACHE_DIRS = frozenset(
-    {"__pycache__", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+    {"__pycache__", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", ".git"}
 )
 CACHE_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 EXAMPLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# The README line naming the template version a project was rendered from.
+TEMPLATE_VERSION = re.compile(r"(rendered from the template at version\n`)[^`\n]*(`)")
 
 
 def is_cache(relative: Path) -> bool:
@@ -84,6 +89,11 @@ def normalise_answers_file(text: str) -> str:
     return "".join(lines)
 
 
+def normalise_readme(text: str) -> str:
+    """Replace the template version the README names (like `_commit`) with `HEAD`."""
+    return TEMPLATE_VERSION.sub(r"\g<1>HEAD\g<2>", text, count=1)
+
+
 def remove_caches(project: Path) -> None:
     """Delete caches (bytecode, tool caches, environments) anywhere under `project`."""
     for path in sorted(project.rglob("*"), reverse=True):
@@ -116,6 +126,8 @@ def render(answers: dict[str, Any] | None, dest: Path) -> None:
     answers_path.write_text(
         normalise_answers_file(answers_path.read_text(encoding="utf-8")), encoding="utf-8"
     )
+    readme = dest / "README.md"
+    readme.write_text(normalise_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
     remove_caches(dest)
 
 

@@ -28,6 +28,7 @@ from typing import IO, Any
 import copier
 import pytest
 
+import copier_alone
 import update_scenario
 from helpers import BENCH_POWER_LOCK, EDGE_CASES, ROOT
 
@@ -99,6 +100,11 @@ SCENARIOS: dict[str, Scenario] = {
         unavailable="" if PYTHON_3_10 else "no Python 3.10 here (python3.10 on PATH or in pyenv)",
     ),
     "bench_power_lock_updated": Scenario(update_scenario.prepare, pytest_args=("-v",)),
+    # A new user: Copier installed alone copies a renamed logger from a git clone
+    # (tests/test_first_contact.py).
+    "bench_logger_copied_with_copier_alone": Scenario(
+        copier_alone.prepare_bench_logger, pytest_args=("-v",)
+    ),
 }
 
 

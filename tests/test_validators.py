@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import copier
 import pytest
 from pytest_copie.plugin import Copie
 
@@ -400,6 +402,37 @@ REFUSALS = [
     refusal(
         {"service_version": "01.0.0"}, "service_version", "without leading zeros", "leading-zero"
     ),
+    # NI's JSON logger identity belongs to NI's proto, json_logger.JsonLogger, alone.
+    refusal(
+        {"display_name": "Bench Logger", "service_class": "ni.logger.JSONLogService"},
+        "service_class",
+        "two services would answer the same discovery look-up",
+        "nis-class-for-a-renamed-logger",
+    ),
+    refusal(
+        {"display_name": "Bench Logger", "provided_interface": "ni.logger.v1.json"},
+        "provided_interface",
+        "Choose a provided interface of your own, e.g. bench_logger.BenchLogger.",
+        "nis-interface-for-a-renamed-logger",
+    ),
+    refusal(
+        {"proto_package": "acme.logging", "service_class": "ni.logger.JSONLogService"},
+        "service_class",
+        "this service's proto is acme.logging.JsonLogger",
+        "nis-class-for-nis-service-name-in-another-package",
+    ),
+    refusal(
+        {**BLANK, "instrument_type_id": "JsonLoggerService"},
+        "instrument_type_id",
+        "is the pin map instrument type id of NI's JSON logger",
+        "nis-instrument-type-for-another-proto",
+    ),
+    # Licence.
+    refusal({"copyright_year": "26"}, "copyright_year", "give a year such as 2026", "short-year"),
+    refusal({"copyright_holder": " "}, "copyright_holder", "Name who holds", "blank-holder"),
+    refusal(
+        {"copyright_holder": "Acme\nInc"}, "copyright_holder", "must be one line", "holder-newline"
+    ),
 ]
 
 
@@ -462,3 +495,52 @@ def test_code_names_are_derived_from_any_display_name(
     assert result.answers["service_name"] == service_name
     assert result.project_dir is not None
     assert (result.project_dir / f"server/{service_name}.serviceconfig").is_file()
+
+
+IDENTITY_KEYS = ("service_class", "provided_interface", "instrument_type_id")
+
+
+@pytest.mark.parametrize(
+    ("answers", "identity"),
+    [
+        pytest.param(
+            {},
+            ("ni.logger.JSONLogService", "ni.logger.v1.json", "JsonLoggerService"),
+            id="nis-proto-keeps-nis-identity",
+        ),
+        pytest.param(
+            {"display_name": "Bench Logger"},
+            ("bench_logger.BenchLoggerService", "bench_logger.BenchLogger", "BenchLoggerService"),
+            id="renamed-logger",
+        ),
+        pytest.param(
+            {"proto_package": "acme.logging"},
+            (
+                "acme.logging.JsonLoggerService",
+                "acme.logging.JsonLogger",
+                "acme_logging_JsonLoggerService",
+            ),
+            id="nis-service-name-in-another-package",
+        ),
+        pytest.param(
+            {"preset": "blank", "proto_package": "json_logger", "service_name": "JsonLogger"},
+            ("ni.logger.JSONLogService", "ni.logger.v1.json", "JsonLoggerService"),
+            id="nis-proto-named-in-another-preset",
+        ),
+    ],
+)
+def test_discovery_identity_defaults_follow_the_proto(
+    tmp_path: Path, answers: dict[str, Any], identity: tuple[str, str, str]
+) -> None:
+    worker = copier.run_copy(
+        str(ROOT),
+        tmp_path / "project",
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        pretend=True,  # the answers are the point: nothing is written
+    )
+    combined = worker.answers.combined
+    assert tuple(combined[key] for key in IDENTITY_KEYS) == identity

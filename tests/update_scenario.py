@@ -115,9 +115,9 @@ def render_v1_and_work_on_it(template: Path, project: Path) -> None:
         vcs_ref="v1",
         quiet=True,
     )
-    git(project, "init", "--quiet")
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "rendered from template v1")
+    # The copy task made the project a git repository with the render committed.
+    if git(project, "status", "--porcelain") or not git(project, "log", "--oneline"):
+        raise AssertionError("the render was not committed by the copy task")
     resource = project / RESOURCE
     resource.write_text(fill_in_heartbeat(resource.read_text("utf-8")), "utf-8")
     (project / USER_TEST_PATH).write_text(USER_TEST, "utf-8")

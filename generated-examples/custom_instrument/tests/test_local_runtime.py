@@ -33,6 +33,7 @@ import teststand_custom_instrument as teststand
 from support import (
     ATTACH_TO_EXISTING,
     INITIALIZE_NEW,
+    PROJECT,
     RESOURCE_PIN,
     ServerProcess,
     close,
@@ -368,6 +369,42 @@ def test_measurement_service_registers_with_the_runtime(
             "ni.measurementlink.measurement.v2.MeasurementService", "local.RuntimeProbe_Python"
         )
         assert location.location == "localhost" and location.insecure_port
+
+
+def test_serviceconfig_annotations_register_as_nis_sdk_writes_them(
+    runtime: ServerProcess, start_server: Any, tmp_path: Path
+) -> None:
+    shipped = json.loads(
+        (PROJECT / "server" / "CustomInstrument.serviceconfig").read_text(encoding="utf-8")
+    )
+    service = shipped["services"][0]
+    service["serviceClass"] += "AnnotationProbe"
+    service["annotations"] = {
+        "ni/service.description": "text stays text",
+        "ni/service.tags": ["bench", "logger"],
+        "probe.limit": 2.5,
+        "probe.enabled": True,
+        "probe.nested": {"b": [1, None], "a": "x"},
+    }
+    config = tmp_path / "probe.serviceconfig"
+    config.write_text(json.dumps(shipped), encoding="utf-8")
+    start_server("--service-config", str(config), discovery=True)
+
+    found = [
+        info
+        for info in DiscoveryClient().enumerate_services(service["providedInterfaces"][0])
+        if info.service_class == service["serviceClass"]
+    ]
+
+    assert len(found) == 1
+    assert dict(found[0].annotations) == {
+        "ni/service.description": "text stays text",
+        "ni/service.tags": '["bench","logger"]',
+        "probe.limit": "2.5",
+        "probe.enabled": "true",
+        "probe.nested": '{"b":[1,null],"a":"x"}',
+        "ni/service.programminglanguage": "Python",
+    }
 
 
 def test_client_follows_a_restarted_server_to_its_new_port(

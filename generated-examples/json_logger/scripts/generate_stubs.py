@@ -4,43 +4,29 @@ Usage:
     python scripts/generate_stubs.py           # (re)generate the stubs next to each proto
     python scripts/generate_stubs.py --check   # exit 1 if the stubs differ from a fresh generation
 
-The generator versions are pinned: generated code embeds them, so only the pinned
-versions give byte-identical stubs. Copier runs this script during `copier copy`.
+The generator versions are pinned (scripts/pinned_tools.py): generated code embeds
+them, so only the pinned versions give byte-identical stubs. Any Python 3.10+ runs
+this script: without the pinned generators it re-runs itself in their own cached
+environment, built on first use. Copier runs it during `copier copy`.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import os
 import subprocess
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
-PINNED = {"grpcio-tools": "1.80.1", "mypy-protobuf": "5.1.0"}
+import pinned_tools
+
 PROJECT = Path(__file__).resolve().parent.parent
 SOURCE_ROOT = PROJECT / "client" / "src"
+# Set in the re-run under the tool environment, so a broken one cannot loop.
+REENTERED = "GENERATE_STUBS_IN_TOOL_ENVIRONMENT"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
-
-
-def check_generator_versions() -> None:
-    """Stop with the install command when the pinned generators are not installed."""
-    wrong = []
-    for name, version in PINNED.items():
-        try:
-            found = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found = "not installed"
-        if found != version:
-            wrong.append(f"{name} {found} (needs {version})")
-    if wrong:
-        pins = " ".join(f"{name}=={version}" for name, version in PINNED.items())
-        sys.exit(
-            "generate_stubs: wrong stub generators in "
-            f"{sys.executable}: {', '.join(wrong)}.\n"
-            f"Install them with: {sys.executable} -m pip install {pins}"
-        )
 
 
 def plugin(name: str) -> str:
@@ -48,14 +34,14 @@ def plugin(name: str) -> str:
     scripts = Path(sys.executable).parent
     path = scripts / (f"{name}.exe" if sys.platform == "win32" else name)
     if not path.exists():
-        pin = f"mypy-protobuf=={PINNED['mypy-protobuf']}"
+        pin = f"mypy-protobuf=={pinned_tools.PINNED['mypy-protobuf']}"
         sys.exit(f"generate_stubs: {path} is missing; reinstall {pin}")
     return f"--plugin={name}={path}"
 
 
 def generate(proto: Path, out: Path) -> None:
     """Run protoc for one proto, writing the four stub modules under `out`."""
-    from grpc_tools import protoc  # imported after the version check
+    from grpc_tools import protoc  # only a Python with the pinned generators has it
 
     include = Path(protoc.__file__).parent / "_proto"
     relative = proto.relative_to(SOURCE_ROOT).as_posix()
@@ -90,8 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="only check that the stubs are current"
     )
-    args = parser.parse_args(argv)
-    check_generator_versions()
+    arguments = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(arguments)
+    try:
+        python = pinned_tools.python_with_pins()
+    except pinned_tools.ToolInstallError as error:
+        sys.exit(f"generate_stubs: {error}")
+    if python != Path(sys.executable):
+        if os.environ.get(REENTERED):
+            sys.exit(f"generate_stubs: {python} lacks the pinned generators; delete its folder.")
+        command = [str(python), str(Path(__file__).resolve()), *arguments]
+        return subprocess.run(command, env={**os.environ, REENTERED: "1"}, check=False).returncode
     protos = sorted(SOURCE_ROOT.rglob("*.proto"))
     if not protos:
         sys.exit(f"generate_stubs: no .proto file under {SOURCE_ROOT}")

@@ -21,6 +21,17 @@ class ServiceConfigError(Exception):
     """The .serviceconfig file is missing or does not describe a service."""
 
 
+def annotation_text(value: object) -> str:
+    """Return an annotation value as NI's SDK registers it: text as is, anything else as JSON.
+
+    NI's tools read a list such as ``"ni/service.tags": ["a", "b"]`` back as the JSON
+    text ``["a","b"]``.
+    """
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
 def load_service_info(path: Path) -> ServiceInfo:
     """Read the first service of a .serviceconfig file as the SDK's ServiceInfo."""
     try:
@@ -35,7 +46,10 @@ def load_service_info(path: Path) -> ServiceInfo:
             service_class=str(service["serviceClass"]),
             description_url=str(service.get("descriptionUrl", "")),
             provided_interfaces=interfaces,
-            annotations={str(k): str(v) for k, v in service.get("annotations", {}).items()},
+            annotations={
+                str(key): annotation_text(value)
+                for key, value in service.get("annotations", {}).items()
+            },
             display_name=str(service["displayName"]),
             versions=[str(service["version"])] if service.get("version") else [],
         )
