@@ -100,6 +100,7 @@ def ensure_venv() -> tuple[Path, Path]:
         "--disable-pip-version-check",
         "--no-input",
         "--require-virtualenv",
+        "--require-hashes",  # every file is checked against the lock's hashes
         "-r",
         str(LOCK),
     ]

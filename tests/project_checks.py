@@ -42,7 +42,7 @@ class Scenario:
 
     prepare: Callable[[Path], None]  # makes the project in the given directory
     use_uv: bool = True
-    pytest_args: tuple[str, ...] = ()
+    check_args: tuple[str, ...] = ()  # check.py's own (--resolution) and pytest's
     python: str | None = None  # the interpreter check.py (and so the project's .venv) uses
     unavailable: str = ""  # why this machine cannot run the scenario, if it cannot
 
@@ -87,23 +87,27 @@ PYTHON_3_10 = oldest_supported_python()
 # Every preset and unusual answer set, each rendered and checked; the update scenario
 # is checked after `copier update` from v1 to v2 (tests/test_update.py).
 SCENARIOS: dict[str, Scenario] = {
-    "defaults": Scenario(rendered({})),
+    # NI's JSON logger with the newest versions its packages allow (what a fresh
+    # install on a station gets: protobuf 7 today) ...
+    "defaults": Scenario(rendered({}), check_args=("--resolution", "highest")),
     "register_map": Scenario(rendered({"preset": "register_map"})),
     "bench_power_lock": Scenario(rendered(BENCH_POWER_LOCK)),
     "edge_cases": Scenario(rendered(EDGE_CASES)),
-    # A fresh machine: no uv, so check.py builds .venv with venv and pip, here on the
-    # oldest Python the generated code supports.
+    # ... and with the lowest versions of its direct dependencies, on the oldest Python
+    # the generated code supports, on a fresh machine: no uv on PATH, so check.py
+    # builds .venv with venv and pip (which installs the pinned uv to resolve).
     "defaults_with_pip_on_python_3_10": Scenario(
         rendered({}),
         use_uv=False,
+        check_args=("--resolution", "lowest-direct"),
         python=PYTHON_3_10,
         unavailable="" if PYTHON_3_10 else "no Python 3.10 here (python3.10 on PATH or in pyenv)",
     ),
-    "bench_power_lock_updated": Scenario(update_scenario.prepare, pytest_args=("-v",)),
+    "bench_power_lock_updated": Scenario(update_scenario.prepare, check_args=("-v",)),
     # A new user: Copier installed alone copies a renamed logger from a git clone
     # (tests/test_first_contact.py).
     "bench_logger_copied_with_copier_alone": Scenario(
-        copier_alone.prepare_bench_logger, pytest_args=("-v",)
+        copier_alone.prepare_bench_logger, check_args=("-v",)
     ),
 }
 
@@ -204,7 +208,7 @@ def main(name: str, workdir: Path) -> int:
     project = workdir / "project"
     print(f"preparing {name} in {project}", flush=True)
     scenario.prepare(project)
-    command = [scenario.python or sys.executable, "scripts/check.py", *scenario.pytest_args]
+    command = [scenario.python or sys.executable, "scripts/check.py", *scenario.check_args]
     return subprocess.run(command, cwd=project, stdin=subprocess.DEVNULL, check=False).returncode
 
 

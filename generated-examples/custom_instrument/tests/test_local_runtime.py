@@ -374,9 +374,8 @@ def test_measurement_service_registers_with_the_runtime(
 def test_serviceconfig_annotations_register_as_nis_sdk_writes_them(
     runtime: ServerProcess, start_server: Any, tmp_path: Path
 ) -> None:
-    shipped = json.loads(
-        (PROJECT / "server" / "CustomInstrument.serviceconfig").read_text(encoding="utf-8")
-    )
+    shipped_path = PROJECT / "server" / "CustomInstrument.serviceconfig"
+    shipped = json.loads(shipped_path.read_text(encoding="utf-8"))
     service = shipped["services"][0]
     service["serviceClass"] += "AnnotationProbe"
     service["annotations"] = {

@@ -129,3 +129,16 @@ def test_broken_service_config_is_reported(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "not a valid .serviceconfig" in result.stderr
     assert "serviceClass" in result.stderr
+
+
+def test_server_imports_no_measurement_sdk_and_no_numpy() -> None:
+    # The server declares NI's split packages only; this environment also has NI's
+    # measurement SDK and numpy (the plug-ins need them), so an import would show.
+    code = (
+        f"import sys, {SERVER_MODULE}.main; "
+        "print(sorted({'numpy', 'ni_measurement_plugin_sdk_service'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
