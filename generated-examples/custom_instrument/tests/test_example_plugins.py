@@ -99,6 +99,20 @@ def test_dmm_plugin_reads(plugins: dict[str, MeasurementCaller], pin_map: tuple[
     assert outputs["relay_closed"] is False
 
 
+def test_dmm_plugin_measures_with_the_function_chosen_by_enum(
+    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
+) -> None:
+    pin_map_id, _ = pin_map
+    readings = {
+        function: plugins[DMM].measure(pin_map_id, function=function, range=-1.0)
+        for function in ("DC_VOLTS", "AC_VOLTS", "TWO_WIRE_RES")
+    }
+    assert readings["DC_VOLTS"]["measured_value"] == pytest.approx(1.5)
+    values = {outputs["measured_value"] for outputs in readings.values()}
+    assert len(values) == 3  # each function reads its own input
+    assert not any(outputs["signal_out_of_range"] for outputs in readings.values())
+
+
 def test_both_plugins_share_the_session_set_up_for_the_sequence(
     plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
 ) -> None:
