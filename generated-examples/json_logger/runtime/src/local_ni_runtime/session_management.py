@@ -182,16 +182,13 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                 if not request.instrument_type_id
                 or info.instrument_type_id == request.instrument_type_id
             ]
-        sessions = [
-            pb2.SessionInformation(
-                session=info.session,
-                resource_name=info.resource_name,
-                instrument_type_id=info.instrument_type_id,
-                session_exists=True,
-                annotations=info.annotations,
-            )
-            for info in registered
-        ]
+        # Everything registered (channel list and mappings included), as ReserveSessions gives.
+        sessions = []
+        for info in registered:
+            session = pb2.SessionInformation()
+            session.CopyFrom(info)
+            session.session_exists = True
+            sessions.append(session)
         wanted = [
             Reservation(
                 s.session.name, s.instrument_type_id, time.time(), dict(request.annotations)
