@@ -14,8 +14,15 @@ import grpc
 import hightime
 import nidcpower
 import nidmm
+import niswitch
 import pytest
+from ni.measurementlink.discovery.v1.client import DiscoveryClient
+from ni.measurementlink.sessionmanagement.v1.client._drivers._grpcdevice import (
+    get_insecure_grpc_device_server_channel,
+)
+from ni_grpc_extensions.channelpool import GrpcChannelPool
 from nidcpower import nidcpower_pb2, nidcpower_pb2_grpc
+from niswitch import niswitch_pb2, niswitch_pb2_grpc
 from session_pb2 import Session
 
 from support import ServerProcess
@@ -159,6 +166,66 @@ def test_dmm_refuses_what_a_4081_cannot_do(dmm: nidmm.Session) -> None:
         dmm.configure_measurement_digits(nidmm.Function.DC_VOLTS, 10.0, 8.5)
 
 
+@pytest.fixture
+def mux(runtime: ServerProcess) -> Iterator[niswitch.Session]:
+    channel = grpc.insecure_channel(runtime.address)
+    options = niswitch.GrpcSessionOptions(channel, session_name="Multiplexer1")
+    with niswitch.Session("", "2525/2-Wire Sixteen 4x1 Mux", True, grpc_options=options) as session:
+        yield session
+    channel.close()
+
+
+def test_switch_connects_and_disconnects_routes(mux: niswitch.Session) -> None:
+    assert mux.can_connect("c1", "r2") == niswitch.PathCapability.PATH_AVAILABLE
+    mux.connect_multiple("c1->r2, [c2->r2]")
+    mux.wait_for_debounce()
+    assert mux.can_connect("c1", "r2") == niswitch.PathCapability.PATH_EXISTS
+    assert mux.can_connect("r2", "c2") == niswitch.PathCapability.PATH_EXISTS
+    mux.disconnect("c2", "r2")
+    assert mux.can_connect("c2", "r2") == niswitch.PathCapability.PATH_AVAILABLE
+    mux.disconnect_all()
+    assert mux.can_connect("c1", "r2") == niswitch.PathCapability.PATH_AVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("connected", "action", "code"),
+    [
+        ("c1->r0", lambda m: m.connect("r0", "c1"), -1074126836),  # explicit connection exists
+        ("", lambda m: m.disconnect("c1", "r0"), -1074126840),  # no such path
+        ("", lambda m: m.connect("c1", "c1"), -1074126827),  # cannot connect to itself
+        ("", lambda m: m.connect_multiple("c1->, c2"), -1074126847),  # invalid switch path
+    ],
+    ids=["connect-twice", "disconnect-missing", "to-itself", "bad-list"],
+)
+def test_switch_refuses_what_ni_switch_refuses(
+    mux: niswitch.Session, connected: str, action: Any, code: int
+) -> None:
+    if connected:
+        mux.connect_multiple(connected)
+    with pytest.raises(niswitch.errors.DriverError) as caught:
+        action(mux)
+    assert caught.value.code == code
+
+
+def test_switch_sessions_are_shared_by_name(runtime: ServerProcess) -> None:
+    channel = grpc.insecure_channel(runtime.address)
+    attach = niswitch.GrpcSessionOptions(
+        channel,
+        "shared-mux",
+        initialization_behavior=niswitch.SessionInitializationBehavior.ATTACH_TO_SERVER_SESSION,
+    )
+    with niswitch.Session(
+        "", simulate=True, grpc_options=niswitch.GrpcSessionOptions(channel, "shared-mux")
+    ) as owner:
+        owner.connect("c0", "r0")
+        with niswitch.Session("", simulate=True, grpc_options=attach) as attached:
+            assert attached.can_connect("c0", "r0") == niswitch.PathCapability.PATH_EXISTS
+    with pytest.raises(niswitch.errors.RpcError) as closed:
+        niswitch.Session("", simulate=True, grpc_options=attach)
+    assert closed.value.rpc_code == grpc.StatusCode.FAILED_PRECONDITION
+    channel.close()
+
+
 def test_session_names_follow_nis_initialize_and_attach_rules(runtime: ServerProcess) -> None:
     channel = grpc.insecure_channel(runtime.address)
     attach = nidmm.GrpcSessionOptions(
@@ -178,11 +245,47 @@ def test_session_names_follow_nis_initialize_and_attach_rules(runtime: ServerPro
     channel.close()
 
 
-def test_rpcs_not_simulated_answer_unimplemented_by_name(runtime: ServerProcess) -> None:
-    with grpc.insecure_channel(runtime.address) as channel:
-        stub = nidcpower_pb2_grpc.NiDCPowerStub(channel)
-        with pytest.raises(grpc.RpcError) as caught:
-            stub.SelfTest(nidcpower_pb2.SelfTestRequest(vi=Session(name="any")))
+@pytest.mark.parametrize(
+    ("rpc", "request_type", "stub_type"),
+    [
+        ("SelfTest", nidcpower_pb2.SelfTestRequest, nidcpower_pb2_grpc.NiDCPowerStub),
+        ("InitiateScan", niswitch_pb2.InitiateScanRequest, niswitch_pb2_grpc.NiSwitchStub),
+    ],
+)
+def test_rpcs_not_simulated_answer_unimplemented_by_name(
+    runtime: ServerProcess, rpc: str, request_type: Any, stub_type: Any
+) -> None:
+    with (
+        grpc.insecure_channel(runtime.address) as channel,
+        pytest.raises(grpc.RpcError) as caught,
+    ):
+        getattr(stub_type(channel), rpc)(request_type(vi=Session(name="any")))
     assert isinstance(caught.value, grpc.Call)
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "nidcpower_grpc.NiDCPower.SelfTest" in (caught.value.details() or "")
+    details = caught.value.details() or ""
+    assert f".{rpc} is not simulated" in details
+    assert "MEASUREMENT_PLUGIN_GRPC_DEVICE_SERVER_ADDRESS=" in details
+
+
+@pytest.mark.parametrize(
+    "interface",
+    [
+        "nidaqmx_grpc.NiDAQmx",
+        "niscope_grpc.NiScope",
+        "nifgen_grpc.NiFgen",
+        "nidigitalpattern_grpc.NiDigital",
+        "visa_grpc.Visa",
+    ],
+)
+def test_other_device_server_interfaces_say_how_to_test_with_nis_server(
+    runtime: ServerProcess, interface: str
+) -> None:
+    # What NI's SDK does when a plug-in initializes a session of this driver.
+    with pytest.raises(grpc.RpcError) as caught:
+        get_insecure_grpc_device_server_channel(DiscoveryClient(), GrpcChannelPool(), interface)
+    assert isinstance(caught.value, grpc.Call)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    details = caught.value.details() or ""
+    assert f"does not simulate {interface} (NI gRPC Device Server)" in details
+    assert "nidcpower_grpc.NiDCPower, nidmm_grpc.NiDmm, niswitch_grpc.NiSwitch" in details
+    assert "MEASUREMENT_PLUGIN_GRPC_DEVICE_SERVER_ADDRESS=" in details

@@ -2,7 +2,7 @@
 
     python examples/teststand/demo.py
 
-Starts the local runtime (NI's services emulated, NI-DCPower and NI-DMM
+Starts the local runtime (NI's services emulated, NI-DCPower, NI-DMM and NI-SWITCH
 simulated), the CustomInstrument server and both example plug-ins as real
 processes; registers the pin map; runs the setup code module; calls each plug-in
 through the v2 Measure RPC with the pin map context, as InstrumentStudio and

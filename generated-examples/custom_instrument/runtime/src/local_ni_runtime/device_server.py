@@ -1,12 +1,13 @@
-"""NI gRPC Device Server, simulated for NI-DCPower and NI-DMM: the RPCs the example plug-ins call.
+"""NI gRPC Device Server, simulated for NI-DCPower, NI-DMM and NI-SWITCH multiplexers.
 
 Sessions follow NI's naming rules (initialize, attach, generated names). The
 instruments behave as NI's simulated PXIe-4141 SMU and PXI-4081 DMM where NI
 states their values, and follow the rules in runtime/README.md ("Simulated
 instruments") elsewhere: the SMU drives a 50 kOhm load within its selected
 ranges and limits; the DMM reads a fixed input per measurement function within
-its selected range. Driver errors travel as NI's do, status UNKNOWN with an
-`ni-error` trailer; any RPC not simulated answers UNIMPLEMENTED with its name.
+its selected range; a switch keeps the explicit connections made on it. Driver
+errors travel as NI's do, status UNKNOWN with an `ni-error` trailer; any RPC not
+simulated answers UNIMPLEMENTED with its name.
 """
 
 from __future__ import annotations
@@ -23,11 +24,29 @@ from google.protobuf import descriptor
 from google.protobuf.message import Message
 from nidcpower import nidcpower_pb2 as dcpower
 from nidmm import nidmm_pb2 as dmm
+from niswitch import niswitch_pb2 as switch
 from session_pb2 import Session
 
 SERVICE_CLASS = "ni.measurementlink.v1.grpcdeviceserver"
 DCPOWER_INTERFACE = "nidcpower_grpc.NiDCPower"
 DMM_INTERFACE = "nidmm_grpc.NiDmm"
+SWITCH_INTERFACE = "niswitch_grpc.NiSwitch"
+INTERFACES = (DCPOWER_INTERFACE, DMM_INTERFACE, SWITCH_INTERFACE)
+REAL_DEVICE_SERVER = (
+    "To test against NI's real NI gRPC Device Server, start it (with the driver installed) "
+    "and set MEASUREMENT_PLUGIN_GRPC_DEVICE_SERVER_ADDRESS=http://localhost:<its port> for "
+    "the plug-in, so NI's SDK sends its driver calls there; or run on a station with NI "
+    "software and without NI_LOCAL_RUNTIME."
+)
+
+
+def not_simulated(interface: str) -> str:
+    """Say that the runtime does not simulate `interface` and how to test with NI's server."""
+    return (
+        f"The local runtime does not simulate {interface} (NI gRPC Device Server); it "
+        f"simulates {', '.join(INTERFACES)}. {REAL_DEVICE_SERVER}"
+    )
+
 
 # NI-DCPower attribute ids and values (from NI's driver headers).
 CHANNEL_COUNT = 1050203
@@ -44,6 +63,13 @@ AUTO_RANGE_ON, AUTO_RANGE_OFF, AUTO_RANGE_ONCE = -1.0, -2.0, -3.0
 INVALID_VALUE = -1074135024
 INVALID_SESSION = -1074130544
 NOT_INITIATED = -1074116809
+RESOURCE_NOT_FOUND = -1074118654
+# IVI switch class errors (IviSwtch.h).
+INVALID_SWITCH_PATH = -1074126847
+NO_SUCH_PATH = -1074126840
+EXPLICIT_CONNECTION_EXISTS = -1074126836
+CANNOT_CONNECT_TO_ITSELF = -1074126827
+PATH_AVAILABLE, PATH_EXISTS = 1, 2
 
 # The simulated PXIe-4141 (see runtime/README.md for the sources).
 SMU_MODEL = "PXIe-4141"
@@ -253,6 +279,8 @@ class SimulatedSession:
     resource_name: str
     channels: dict[str, SmuChannel] = field(default_factory=dict)
     dmm: DmmState = field(default_factory=DmmState)
+    # A switch's explicit connections, each an unordered pair of channel names.
+    connections: set[frozenset[str]] = field(default_factory=set)
 
 
 class SessionRepository:
@@ -559,6 +587,131 @@ class DmmSimulation:
         )
 
 
+class SwitchSimulation:
+    """The NI-SWITCH RPCs a multiplexed measurement calls, over a session repository.
+
+    Any topology and channel names are accepted; the switch remembers which channel
+    pairs are explicitly connected and refuses what NI-SWITCH refuses for them.
+    """
+
+    def __init__(self, sessions: SessionRepository) -> None:
+        self.sessions = sessions
+
+    def InitWithTopology(
+        self, request: switch.InitWithTopologyRequest
+    ) -> switch.InitWithTopologyResponse:
+        resource = request.resource_name.strip()
+        if not resource and not request.simulate:
+            raise DriverError(
+                RESOURCE_NOT_FOUND,
+                "Resource name is empty; name the switch module, or set simulate to True.",
+            )
+        name, new = self.sessions.initialize(
+            request.session_name,
+            request.initialization_behavior,
+            lambda: SimulatedSession(resource or f"simulated {request.topology}"),
+        )
+        return switch.InitWithTopologyResponse(vi=Session(name=name), new_session_initialized=new)
+
+    def Connect(self, request: switch.ConnectRequest) -> switch.ConnectResponse:
+        session = self.sessions.get(request.vi)
+        _connect(session, _pair(request.channel1, request.channel2))
+        return switch.ConnectResponse()
+
+    def Disconnect(self, request: switch.DisconnectRequest) -> switch.DisconnectResponse:
+        session = self.sessions.get(request.vi)
+        _disconnect(session, _pair(request.channel1, request.channel2))
+        return switch.DisconnectResponse()
+
+    def ConnectMultiple(
+        self, request: switch.ConnectMultipleRequest
+    ) -> switch.ConnectMultipleResponse:
+        session = self.sessions.get(request.vi)
+        for pair in _path_list(request.connection_list):
+            _connect(session, pair)
+        return switch.ConnectMultipleResponse()
+
+    def DisconnectMultiple(
+        self, request: switch.DisconnectMultipleRequest
+    ) -> switch.DisconnectMultipleResponse:
+        session = self.sessions.get(request.vi)
+        for pair in _path_list(request.disconnection_list):
+            _disconnect(session, pair)
+        return switch.DisconnectMultipleResponse()
+
+    def DisconnectAll(self, request: switch.DisconnectAllRequest) -> switch.DisconnectAllResponse:
+        self.sessions.get(request.vi).connections.clear()
+        return switch.DisconnectAllResponse()
+
+    def CanConnect(self, request: switch.CanConnectRequest) -> switch.CanConnectResponse:
+        session = self.sessions.get(request.vi)
+        pair = _pair(request.channel1, request.channel2)
+        capability = PATH_EXISTS if pair in session.connections else PATH_AVAILABLE
+        return switch.CanConnectResponse(path_capability_raw=capability)
+
+    def WaitForDebounce(
+        self, request: switch.WaitForDebounceRequest
+    ) -> switch.WaitForDebounceResponse:
+        self.sessions.get(request.vi)
+        return switch.WaitForDebounceResponse()  # simulated relays settle at once
+
+    def IsDebounced(self, request: switch.IsDebouncedRequest) -> switch.IsDebouncedResponse:
+        self.sessions.get(request.vi)
+        return switch.IsDebouncedResponse(is_debounced=True)
+
+    def Close(self, request: switch.CloseRequest) -> switch.CloseResponse:
+        self.sessions.close(request.vi)
+        return switch.CloseResponse()
+
+    def ErrorMessage(self, request: switch.ErrorMessageRequest) -> switch.ErrorMessageResponse:
+        return switch.ErrorMessageResponse(
+            error_message=f"Simulated NI-SWITCH status {request.error_code}."
+        )
+
+
+def _pair(channel1: str, channel2: str) -> frozenset[str]:
+    first, second = channel1.strip(), channel2.strip()
+    if not first or not second:
+        raise DriverError(
+            INVALID_SWITCH_PATH, "Invalid switch path: both channel names are needed."
+        )
+    if first == second:
+        raise DriverError(CANNOT_CONNECT_TO_ITSELF, f"Cannot connect channel {first} to itself.")
+    return frozenset((first, second))
+
+
+def _path_list(text: str) -> list[frozenset[str]]:
+    """Parse NI-SWITCH's list syntax, "c0->r0, [c1->r1->c2]": one explicit pair per item."""
+    pairs = []
+    for item in text.split(","):
+        legs = [leg.strip() for leg in item.strip().strip("[]").split("->")]
+        if len(legs) < 2 or not all(legs):
+            raise DriverError(
+                INVALID_SWITCH_PATH,
+                f"Invalid switch path list {text!r}: each item is like 'c0->r0' or '[c0->r1->c2]'.",
+            )
+        pairs.append(_pair(legs[0], legs[-1]))
+    return pairs
+
+
+def _connect(session: SimulatedSession, pair: frozenset[str]) -> None:
+    if pair in session.connections:
+        raise DriverError(
+            EXPLICIT_CONNECTION_EXISTS,
+            f"An explicit connection between {' and '.join(sorted(pair))} already exists.",
+        )
+    session.connections.add(pair)
+
+
+def _disconnect(session: SimulatedSession, pair: frozenset[str]) -> None:
+    if pair not in session.connections:
+        raise DriverError(
+            NO_SUCH_PATH,
+            f"No explicit path exists between {' and '.join(sorted(pair))}.",
+        )
+    session.connections.discard(pair)
+
+
 def _not_simulated_attribute(attribute_id: int) -> DriverError:
     return DriverError(
         INVALID_VALUE,
@@ -568,13 +721,16 @@ def _not_simulated_attribute(attribute_id: int) -> DriverError:
 
 
 def handlers(sessions: SessionRepository | None = None) -> list[grpc.GenericRpcHandler]:
-    """Return the gRPC handlers of both simulated drivers, sharing one session repository."""
+    """Return the gRPC handlers of the simulated drivers, sharing one session repository."""
     repository = sessions or SessionRepository()
     return [
         _service_handler(
             dcpower.DESCRIPTOR.services_by_name["NiDCPower"], dcpower, DCPowerSimulation(repository)
         ),
         _service_handler(dmm.DESCRIPTOR.services_by_name["NiDmm"], dmm, DmmSimulation(repository)),
+        _service_handler(
+            switch.DESCRIPTOR.services_by_name["NiSwitch"], switch, SwitchSimulation(repository)
+        ),
     ]
 
 
@@ -610,8 +766,8 @@ def _answer(
         if implementation is None:
             context.abort(
                 grpc.StatusCode.UNIMPLEMENTED,
-                f"{name} is not simulated by the local runtime's NI gRPC Device Server; "
-                "run against NI's device server for it.",
+                f"{name} is not simulated by the local runtime's NI gRPC Device Server. "
+                f"{REAL_DEVICE_SERVER}",
             )
         try:
             return implementation(request)
