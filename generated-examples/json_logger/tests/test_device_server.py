@@ -102,6 +102,18 @@ def test_smu_refuses_a_limit_outside_the_selected_range(smu: nidcpower.Session) 
     assert "current_limit 0.05" in str(caught.value)
 
 
+def test_smu_autoranging_selects_the_range_that_holds_the_level(smu: nidcpower.Session) -> None:
+    channel = smu.channels["DCPower1/0"]
+    channel.voltage_level_range = 1.0
+    channel.voltage_level_autorange = 1  # NIDCPOWER_VAL_ON (the package takes a ViInt32)
+    channel.voltage_level = 8.0
+    channel.commit()
+    assert channel.voltage_level_range == 10.0
+    channel.voltage_level = 0.5
+    channel.commit()
+    assert channel.voltage_level_range == 1.0
+
+
 def test_smu_coerces_a_range_up_to_one_the_4141_has(smu: nidcpower.Session) -> None:
     channel = smu.channels["DCPower1/0"]
     channel.voltage_level_range = 5.0

@@ -10,6 +10,8 @@ import grpc
 import niswitch
 import pytest
 from ni.measurementlink.pinmap.v1.client import PinMapClient
+from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2 as pb2
+from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2_grpc as pb2_grpc
 from ni.measurementlink.sessionmanagement.v1.client import (
     INSTRUMENT_TYPE_NI_DCPOWER,
     MultiplexerSessionInformation,
@@ -238,3 +240,20 @@ def test_a_route_through_an_undefined_multiplexer_is_refused(
     assert "<MultiplexedDUTPinRoute>: multiplexer 'MuxC' is not defined" in (
         caught.value.details() or ""
     )
+
+
+def test_get_sessions_lists_registered_and_reserved_sessions(
+    runtime: ServerProcess, registered: list[SessionInformation], multiplexed: str
+) -> None:
+    def names(instrument_type_id: str = "") -> list[str]:
+        with grpc.insecure_channel(runtime.address) as channel:
+            stub = pb2_grpc.SessionManagementServiceStub(channel)
+            answer = stub.GetSessions(pb2.GetSessionsRequest(instrument_type_id=instrument_type_id))
+        return sorted(info.session.name for info in answer.sessions)
+
+    assert names() == sorted(s.session_name for s in registered)
+    assert names(INSTRUMENT_TYPE_NI_DCPOWER) == ["niDCPower-DCPower1/0, DCPower1/2"]
+    context = PinMapContext(pin_map_id=multiplexed, sites=[0])
+    with SessionManagementClient().reserve_sessions(context, ["In1"]):
+        assert "niDCPower-SMU1/0, SMU1/1, SMU1/3" in names(INSTRUMENT_TYPE_NI_DCPOWER)
+    assert "niDCPower-SMU1/0, SMU1/1, SMU1/3" not in names()

@@ -55,6 +55,13 @@ VOLTAGE_LEVEL, CURRENT_LEVEL, CURRENT_LIMIT = 1250001, 1150009, 1250005
 VOLTAGE_LIMIT = 1150010
 VOLTAGE_LEVEL_RANGE, CURRENT_LIMIT_RANGE = 1150005, 1150004
 CURRENT_LEVEL_RANGE, VOLTAGE_LIMIT_RANGE = 1150011, 1150012
+# Each range -> the attribute that turns its autoranging on (1) or off (0).
+AUTORANGE = {
+    VOLTAGE_LEVEL_RANGE: 1150015,
+    CURRENT_LIMIT_RANGE: 1150016,
+    CURRENT_LEVEL_RANGE: 1150017,
+    VOLTAGE_LIMIT_RANGE: 1150018,
+}
 # NI-DMM attribute ids.
 DMM_FUNCTION, DMM_RANGE, RESOLUTION_DIGITS, RESOLUTION_ABSOLUTE = 1250001, 1250002, 1250003, 1250008
 AUTO_RANGE_ON, AUTO_RANGE_OFF, AUTO_RANGE_ONCE = -1.0, -2.0, -3.0
@@ -120,14 +127,20 @@ class SmuChannel:
     initiated: bool = False
 
     def check(self, name: str) -> None:
-        """Refuse a level or limit outside its selected range, as NI-DCPower does on commit."""
+        """Refuse a level or limit outside its selected range, as NI-DCPower does on commit.
+
+        With autoranging on, the range becomes the smallest one that holds the value.
+        """
         pairs = (
             [(VOLTAGE_LEVEL, VOLTAGE_LEVEL_RANGE), (CURRENT_LIMIT, CURRENT_LIMIT_RANGE)]
             if self.attributes[OUTPUT_FUNCTION] == DC_VOLTAGE
             else [(CURRENT_LEVEL, CURRENT_LEVEL_RANGE), (VOLTAGE_LIMIT, VOLTAGE_LIMIT_RANGE)]
         )
         for value_id, range_id in pairs:
-            value, selected = self.attributes[value_id], self.attributes[range_id]
+            value = self.attributes[value_id]
+            if self.attributes.get(AUTORANGE[range_id]) == 1:  # the smallest range that fits
+                self.attributes[range_id] = _smu_value(range_id, abs(value) or 1e-12)
+            selected = self.attributes[range_id]
             if abs(value) > selected:
                 raise DriverError(
                     INVALID_VALUE,
