@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 import teststand_json_logger as teststand
@@ -57,18 +58,34 @@ def test_dcpower_plugin_sources_and_measures(
     plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
 ) -> None:
     pin_map_id, resource = pin_map
-    outputs = plugins[DCPOWER].measure(pin_map_id, voltage_level=2.5, current_limit=0.01)
-    assert outputs["measured_voltages"] == pytest.approx([2.5])
-    assert outputs["measured_currents"] == pytest.approx([0.0025])
+    # NI's simulated PXIe-4141: 5 V with a 10 mA limit on the 10 V range gives 5 V and 0.1 mA.
+    outputs = plugins[DCPOWER].measure(
+        pin_map_id, voltage_level=5.0, voltage_level_range=10.0, current_limit=0.01
+    )
+    assert outputs["measured_voltages"] == pytest.approx([5.0])
+    assert outputs["measured_currents"] == pytest.approx([0.0001])
     assert outputs["in_compliance"] == [False]
-    limited = plugins[DCPOWER].measure(pin_map_id, voltage_level=5.0, current_limit=0.001)
-    assert limited["measured_currents"] == pytest.approx([0.001])
+    limited = plugins[DCPOWER].measure(
+        pin_map_id, voltage_level=5.0, current_limit=10e-6, current_limit_range=10e-6
+    )
+    assert limited["measured_currents"] == pytest.approx([10e-6])
     assert limited["in_compliance"] == [True]
     first, second = records(resource)
-    assert first["measurement_configurations"]["voltage_level"] == "2.5"
+    assert first["measurement_configurations"]["voltage_level"] == "5.0"
     assert first["measurement_outputs"]["in_compliance"] == "[False]"
-    assert second["measurement_configurations"]["current_limit"] == "0.001"
+    assert second["measurement_configurations"]["current_limit"] == "1e-05"
     assert second["measurement_outputs"]["in_compliance"] == "[True]"
+
+
+def test_dcpower_plugin_refuses_a_level_beyond_the_selected_range(
+    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
+) -> None:
+    pin_map_id, _ = pin_map
+    with pytest.raises(grpc.RpcError) as caught:
+        plugins[DCPOWER].measure(pin_map_id, voltage_level=10.0, voltage_level_range=6.0)
+    assert isinstance(caught.value, grpc.Call)
+    assert "-1074135024" in (caught.value.details() or "")
+    assert "outside the selected voltage_level_range of 6" in (caught.value.details() or "")
 
 
 def test_dmm_plugin_reads(plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]) -> None:
@@ -76,11 +93,25 @@ def test_dmm_plugin_reads(plugins: dict[str, MeasurementCaller], pin_map: tuple[
     outputs = plugins[DMM].measure(pin_map_id, range=10.0, resolution_digits=5.5)
     assert outputs["measured_value"] == pytest.approx(1.5)
     assert outputs["signal_out_of_range"] is False
-    assert outputs["absolute_resolution"] == pytest.approx(1e-4)
+    assert outputs["absolute_resolution"] == pytest.approx(5.0e-05)  # NI's simulated PXI-4081
     (record,) = records(resource)
     resolution = str(outputs["absolute_resolution"])
     assert record["measurement_outputs"]["absolute_resolution"] == resolution
     assert record["measurement_configurations"]["resolution_digits"] == "5.5"
+
+
+def test_dmm_plugin_measures_with_the_function_chosen_by_enum(
+    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
+) -> None:
+    pin_map_id, _ = pin_map
+    readings = {
+        function: plugins[DMM].measure(pin_map_id, function=function, range=-1.0)
+        for function in ("DC_VOLTS", "AC_VOLTS", "TWO_WIRE_RES")
+    }
+    assert readings["DC_VOLTS"]["measured_value"] == pytest.approx(1.5)
+    values = {outputs["measured_value"] for outputs in readings.values()}
+    assert len(values) == 3  # each function reads its own input
+    assert not any(outputs["signal_out_of_range"] for outputs in readings.values())
 
 
 def test_both_plugins_share_the_session_set_up_for_the_sequence(

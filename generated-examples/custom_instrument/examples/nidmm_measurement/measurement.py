@@ -1,7 +1,7 @@
-"""NI-DMM DC voltage plug-in that shares a CustomInstrument session.
+"""NI-DMM measurement plug-in that shares a CustomInstrument session.
 
-Reads a DC voltage on the DMM pin and uses the CustomInstrument resource reserved
-through the same pin map.
+Reads the DMM pin with the chosen measurement function (DC volts by default), range
+and resolution, and uses the CustomInstrument resource reserved through the same pin map.
 It also reads the GAIN register and the DUT supply relay (GPIO port 0, channel 0)
 from the session, as the NI-DCPower plug-in left them.
 Run it with start.bat / start.sh, or `python measurement.py`.
@@ -9,6 +9,7 @@ Run it with start.bat / start.sh, or `python measurement.py`.
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import sys
@@ -38,6 +39,17 @@ GAIN_REGISTER = "GAIN"
 RELAY_PORT, RELAY_CHANNEL = 0, 0
 
 
+class Function(enum.Enum):
+    """The NI-DMM measurement functions offered (NI's SDK needs one enum value to be 0)."""
+
+    DC_VOLTS = 0
+    AC_VOLTS = 1
+    DC_CURRENT = 2
+    AC_CURRENT = 3
+    TWO_WIRE_RES = 4
+    FOUR_WIRE_RES = 5
+
+
 @measurement_service.register_measurement
 @measurement_service.configuration(
     "pin_name",
@@ -51,6 +63,9 @@ RELAY_PORT, RELAY_CHANNEL = 0, 0
     "CustomInstrumentPin",
     instrument_type=CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
 )
+@measurement_service.configuration(
+    "function", nims.DataType.Enum, Function.DC_VOLTS, enum_type=Function
+)
 @measurement_service.configuration("range", nims.DataType.Double, 10.0)
 @measurement_service.configuration("resolution_digits", nims.DataType.Double, 5.5)
 @measurement_service.output("measured_value", nims.DataType.Double)
@@ -62,10 +77,11 @@ RELAY_PORT, RELAY_CHANNEL = 0, 0
 def measure(
     pin_name: str,
     resource_pin: str,
+    function: Function,
     range: float,
     resolution_digits: float,
 ) -> tuple[float, bool, float, int, bool, str]:
-    """Read a DC voltage with `range` and `resolution_digits`."""
+    """Read with `function`, `range` (-1: auto range) and `resolution_digits`."""
     # Another plug-in may hold the shared resource for a moment: wait for it.
     pins = [pin_name, resource_pin]
     context = measurement_service.context
@@ -80,7 +96,8 @@ def measure(
             ) as resource_info,
         ):
             dmm = dmm_info.session
-            dmm.configure_measurement_digits(nidmm.Function.DC_VOLTS, range, resolution_digits)
+            dmm_function = nidmm.Function[function.name]
+            dmm.configure_measurement_digits(dmm_function, range, resolution_digits)
             measured_value = dmm.read()
             signal_out_of_range = math.isnan(measured_value) or math.isinf(measured_value)
             absolute_resolution = dmm.resolution_absolute

@@ -2,7 +2,7 @@
 
     python examples/teststand/demo.py
 
-Starts the local runtime (NI's services emulated, NI-DCPower and NI-DMM
+Starts the local runtime (NI's services emulated, NI-DCPower, NI-DMM and NI-SWITCH
 simulated), the CustomInstrument server and both example plug-ins as real
 processes; registers the pin map; runs the setup code module; calls each plug-in
 through the v2 Measure RPC with the pin map context, as InstrumentStudio and
@@ -38,6 +38,15 @@ PLUGINS = {
     "CustomInstrumentNIDmmMeasurement_Python": EXAMPLES / "nidmm_measurement",
 }
 NAMESPACE = "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"
+# What each step sets, as a TestStand step would: an enum by its name, numbers; the rest
+# are the plug-in's defaults.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "CustomInstrumentNIDmmMeasurement_Python": {
+        "function": "DC_VOLTS",
+        "range": 10.0,
+        "resolution_digits": 5.5,
+    },
+}
 
 
 @contextmanager
@@ -106,7 +115,8 @@ def run(resource_name: str) -> dict[str, dict[str, Any]]:
             for service_class in PLUGINS:
                 caller = MeasurementCaller(service_class)
                 try:
-                    outputs[service_class] = caller.measure(pin_map_id)
+                    settings = SETTINGS.get(service_class, {})
+                    outputs[service_class] = caller.measure(pin_map_id, **settings)
                 finally:
                     caller.close()
         finally:

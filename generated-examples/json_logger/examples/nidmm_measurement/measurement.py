@@ -1,13 +1,14 @@
-"""NI-DMM DC voltage plug-in that shares a JsonLogger session.
+"""NI-DMM measurement plug-in that shares a JsonLogger session.
 
-Reads a DC voltage on the DMM pin and uses the JsonLogger resource reserved
-through the same pin map.
+Reads the DMM pin with the chosen measurement function (DC volts by default), range
+and resolution, and uses the JsonLogger resource reserved through the same pin map.
 It logs the configuration and the results through the shared session.
 Run it with start.bat / start.sh, or `python measurement.py`.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import sys
@@ -27,6 +28,17 @@ measurement_service = nims.MeasurementService(
 )
 
 
+class Function(enum.Enum):
+    """The NI-DMM measurement functions offered (NI's SDK needs one enum value to be 0)."""
+
+    DC_VOLTS = 0
+    AC_VOLTS = 1
+    DC_CURRENT = 2
+    AC_CURRENT = 3
+    TWO_WIRE_RES = 4
+    FOUR_WIRE_RES = 5
+
+
 @measurement_service.register_measurement
 @measurement_service.configuration(
     "pin_name",
@@ -40,6 +52,9 @@ measurement_service = nims.MeasurementService(
     "JsonLoggerPin",
     instrument_type=JSON_LOGGER_INSTRUMENT_TYPE,
 )
+@measurement_service.configuration(
+    "function", nims.DataType.Enum, Function.DC_VOLTS, enum_type=Function
+)
 @measurement_service.configuration("range", nims.DataType.Double, 10.0)
 @measurement_service.configuration("resolution_digits", nims.DataType.Double, 5.5)
 @measurement_service.output("measured_value", nims.DataType.Double)
@@ -49,10 +64,11 @@ measurement_service = nims.MeasurementService(
 def measure(
     pin_name: str,
     resource_pin: str,
+    function: Function,
     range: float,
     resolution_digits: float,
 ) -> tuple[float, bool, float, str]:
-    """Read a DC voltage with `range` and `resolution_digits`."""
+    """Read with `function`, `range` (-1: auto range) and `resolution_digits`."""
     # Another plug-in may hold the shared resource for a moment: wait for it.
     pins = [pin_name, resource_pin]
     context = measurement_service.context
@@ -64,7 +80,8 @@ def measure(
             ) as resource_info,
         ):
             dmm = dmm_info.session
-            dmm.configure_measurement_digits(nidmm.Function.DC_VOLTS, range, resolution_digits)
+            dmm_function = nidmm.Function[function.name]
+            dmm.configure_measurement_digits(dmm_function, range, resolution_digits)
             measured_value = dmm.read()
             signal_out_of_range = math.isnan(measured_value) or math.isinf(measured_value)
             absolute_resolution = dmm.resolution_absolute

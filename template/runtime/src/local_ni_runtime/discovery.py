@@ -10,6 +10,8 @@ import grpc
 from ni.measurementlink.discovery.v1 import discovery_service_pb2 as pb2
 from ni.measurementlink.discovery.v1 import discovery_service_pb2_grpc as pb2_grpc
 
+from . import device_server
+
 # NI Discovery Service files a registration without versions under this one.
 UNVERSIONED = "0.0.1"
 
@@ -131,6 +133,10 @@ class DiscoveryServicer(pb2_grpc.DiscoveryServiceServicer):
             + (f", class {request.service_class!r}" if request.service_class else "")
             + (f", version {request.version!r}" if request.version else "")
         )
+        if not found and _is_device_server(request.provided_interface, request.service_class):
+            context.abort(
+                grpc.StatusCode.NOT_FOUND, device_server.not_simulated(request.provided_interface)
+            )
         if not found:
             context.abort(grpc.StatusCode.NOT_FOUND, f"No registered service provides {wanted}.")
         classes = {r.descriptor.service_class for r in found}
@@ -152,6 +158,14 @@ class DiscoveryServicer(pb2_grpc.DiscoveryServiceServicer):
             and (not service_class or service_class == r.descriptor.service_class)
             and (not version or version in r.versions)
         ]
+
+
+def _is_device_server(interface: str, service_class: str) -> bool:
+    """Tell whether a look-up is for an NI gRPC Device Server driver interface."""
+    if service_class:
+        return service_class == device_server.SERVICE_CLASS
+    package, _, service = interface.partition(".")
+    return package.endswith("_grpc") and bool(service)
 
 
 def _version_key(version: str) -> tuple[int, ...]:

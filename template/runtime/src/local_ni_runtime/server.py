@@ -26,7 +26,7 @@ SESSION_MANAGEMENT_SERVICE = "ni.measurementlink.sessionmanagement.v1.SessionMan
 class LocalRuntime:
     """NI's Discovery, Pin Map and Session Management services and a device server, on one port.
 
-    The device server simulates NI-DCPower and NI-DMM instruments.
+    The device server simulates NI-DCPower and NI-DMM instruments and NI-SWITCH multiplexers.
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -51,9 +51,9 @@ class LocalRuntime:
             ([PIN_MAP_SERVICE], PIN_MAP_SERVICE, "NI Pin Map Service"),
             ([SESSION_MANAGEMENT_SERVICE], SESSION_MANAGEMENT_SERVICE, "NI Session Management"),
             (
-                [device_server.DCPOWER_INTERFACE, device_server.DMM_INTERFACE],
+                list(device_server.INTERFACES),
                 device_server.SERVICE_CLASS,
-                "NI gRPC Device Server (simulated NI-DCPower and NI-DMM)",
+                "NI gRPC Device Server (simulated NI-DCPower, NI-DMM and NI-SWITCH)",
             ),
         ):
             self.discovery.register(

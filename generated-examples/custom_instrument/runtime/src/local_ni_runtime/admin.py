@@ -33,6 +33,9 @@ def handler(session_management: SessionManagementServicer) -> grpc.GenericRpcHan
                     for r in session_management.reservations.snapshot()
                 ],
                 "registered_sessions": session_management.registered_names(),
+                "registered_multiplexer_sessions": (
+                    session_management.registered_multiplexer_names()
+                ),
             }
         ).encode()
 
@@ -40,7 +43,7 @@ def handler(session_management: SessionManagementServicer) -> grpc.GenericRpcHan
         names = json.loads(request or b"null")
         if names is None:
             names = [r.session_name for r in session_management.reservations.snapshot()]
-        released = session_management.reservations.release(names)
+        released = session_management.release(names)
         return json.dumps({"released": released}).encode()
 
     return grpc.method_handlers_generic_handler(

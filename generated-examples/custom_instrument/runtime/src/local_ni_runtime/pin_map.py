@@ -1,9 +1,10 @@
 """Pin map files: the subset of NI's pin map schema the emulated services need.
 
 Parses instruments (custom `Instrument`, `NIDCPowerInstrument` with channel
-groups, `NIDmmInstrument` and the other single-session NI types), DUT and
-system pins, pin groups, sites and connections, and answers one question for
-Session Management: which sessions and channels serve these pins on these sites.
+groups, `NIDmmInstrument` and the other single-session NI types), multiplexers
+(schema 1.6), DUT and system pins, pin groups, sites, connections and multiplexed
+connections, and answers one question for Session Management: which sessions,
+channels and multiplexer routes serve these pins on these sites.
 """
 
 from __future__ import annotations
@@ -64,12 +65,14 @@ class Instrument:
 
 @dataclass(frozen=True)
 class Connection:
-    """A pin (or system pin, site -1) wired to an instrument channel."""
+    """A pin (or system pin, site -1) wired to an instrument channel, maybe through a route."""
 
     pin: str
     site: int
     instrument: str
     channel: str
+    multiplexer: str = ""
+    route: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class Slot:
     site: int
     instrument: Instrument
     channel: str
+    multiplexer: str = ""
+    route: str = ""
 
 
 @dataclass
@@ -92,6 +97,8 @@ class PinMap:
     pin_groups: dict[str, list[str]]
     sites: list[int]
     connections: dict[tuple[str, int], Connection]
+    # multiplexer name -> its multiplexerTypeId (may be empty)
+    multiplexers: dict[str, str] = field(default_factory=dict)
 
     def expand(self, names: Iterable[str]) -> tuple[list[str], dict[str, list[str]]]:
         """Expand pin groups; return the pins in order and each group's pins."""
@@ -125,7 +132,20 @@ class PinMap:
                 connection = self.connections.get((pin, site))
                 if connection is not None:
                     instrument = self.instruments[connection.instrument]
-                    yield Slot(pin, site, instrument, connection.channel)
+                    yield Slot(
+                        pin,
+                        site,
+                        instrument,
+                        connection.channel,
+                        connection.multiplexer,
+                        connection.route,
+                    )
+
+    def routed_multiplexers(self, sites: Iterable[int]) -> list[str]:
+        """Return the multiplexers with a route on any of `sites`, in pin map order."""
+        wanted = set(sites)
+        used = {c.multiplexer for c in self.connections.values() if c.site in wanted}
+        return [name for name in self.multiplexers if name in used]
 
     def session_channels(self, key: str) -> list[tuple[Instrument, str]]:
         """Return every connected channel of the session `key`, sorted."""
@@ -146,11 +166,15 @@ def parse(xml: str) -> PinMap:
     if _local(root.tag) != "PinMap":
         raise PinMapError(f"Pin map root element is <{_local(root.tag)}>, expected <PinMap>.")
     instruments: dict[str, Instrument] = {}
+    multiplexers: dict[str, str] = {}
     for element in _children(root, "Instruments"):
-        instrument = _instrument(element, instruments)
-        if instrument.name in instruments:
-            raise PinMapError(_where(element, f"instrument {instrument.name!r} is defined twice"))
-        instruments[instrument.name] = instrument
+        name = _attribute(element, "name")
+        if name in instruments or name in multiplexers:
+            raise PinMapError(_where(element, f"instrument {name!r} is defined twice"))
+        if _local(element.tag) == "Multiplexer":
+            multiplexers[name] = (element.get("multiplexerTypeId") or "").strip()
+            continue
+        instruments[name] = _instrument(element, instruments)
     dut_pins: list[str] = []
     system_pins: list[str] = []
     for element in _children(root, "Pins"):
@@ -167,7 +191,7 @@ def parse(xml: str) -> PinMap:
         for group in _children(root, "PinGroups")
     }
     sites = [int(_attribute(site, "siteNumber", r"\d+")) for site in _children(root, "Sites")]
-    pin_map = PinMap(instruments, dut_pins, system_pins, pin_groups, sites or [0], {})
+    pin_map = PinMap(instruments, dut_pins, system_pins, pin_groups, sites or [0], {}, multiplexers)
     for element in _children(root, "Connections"):
         for connection in _connections(element, pin_map):
             pin_map.connections[(connection.pin, connection.site)] = connection
@@ -226,9 +250,14 @@ def _instrument(element: ElementTree.Element, known: dict[str, Instrument]) -> I
 
 def _connections(element: ElementTree.Element, pin_map: PinMap) -> Iterator[Connection]:
     kind = _local(element.tag)
-    if kind not in ("Connection", "SystemConnection"):
-        raise PinMapError(_where(element, f"connection element <{kind}> is not supported here"))
-    pin = _attribute(element, "pin")
+    if kind not in ("Connection", "SystemConnection", "MultiplexedConnection"):
+        raise PinMapError(
+            _where(
+                element,
+                f"connection element <{kind}> is not supported here (supported: <Connection>, "
+                "<SystemConnection>, <MultiplexedConnection>)",
+            )
+        )
     instrument_name = _attribute(element, "instrument")
     channel = _attribute(element, "channel")
     instrument = pin_map.instruments.get(instrument_name)
@@ -238,18 +267,47 @@ def _connections(element: ElementTree.Element, pin_map: PinMap) -> Iterator[Conn
         raise PinMapError(
             _where(element, f"instrument {instrument_name!r} has no channel {channel!r}")
         )
+    if kind == "MultiplexedConnection":
+        yield from _routes(element, pin_map, instrument_name, channel)
+        return
+    pin = _attribute(element, "pin")
     if kind == "SystemConnection":
         if pin not in pin_map.system_pins:
             raise PinMapError(_where(element, f"{pin!r} is not a system pin"))
         yield Connection(pin, SITE_SYSTEM_PINS, instrument_name, channel)
         return
+    for site in _dut_pin_sites(element, pin, pin_map):
+        yield Connection(pin, site, instrument_name, channel)
+
+
+def _routes(
+    element: ElementTree.Element, pin_map: PinMap, instrument: str, channel: str
+) -> Iterator[Connection]:
+    """The DUT pins a multiplexed instrument channel reaches, each through a multiplexer route."""
+    for route in element:
+        if _local(route.tag) != "MultiplexedDUTPinRoute":
+            raise PinMapError(
+                _where(route, "expected <MultiplexedDUTPinRoute> inside <MultiplexedConnection>")
+            )
+        pin = _attribute(route, "pin")
+        multiplexer = _attribute(route, "multiplexer")
+        if multiplexer not in pin_map.multiplexers:
+            raise PinMapError(_where(route, f"multiplexer {multiplexer!r} is not defined"))
+        route_name = _attribute(route, "routeName")
+        for site in _dut_pin_sites(route, pin, pin_map):
+            yield Connection(pin, site, instrument, channel, multiplexer, route_name)
+
+
+def _dut_pin_sites(element: ElementTree.Element, pin: str, pin_map: PinMap) -> list[int]:
     if pin not in pin_map.dut_pins:
         raise PinMapError(_where(element, f"{pin!r} is not a DUT pin"))
+    sites = []
     for site_text in _attribute(element, "siteNumber", r"\d+(\s*,\s*\d+)*").split(","):
         site = int(site_text)
         if site not in pin_map.sites:
             raise PinMapError(_where(element, f"site {site} is not in <Sites>"))
-        yield Connection(pin, site, instrument_name, channel)
+        sites.append(site)
+    return sites
 
 
 def _channel_range(

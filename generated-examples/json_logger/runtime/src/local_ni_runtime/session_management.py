@@ -3,7 +3,10 @@
 Sessions come from the pin maps the pin map service holds, with NI's rules for
 session names, resource names, channel lists and channel mappings. A reservation
 is all-or-nothing and honours the request's timeout: 0 fails at once with
-UNAVAILABLE, -1 waits forever, otherwise it waits up to the timeout.
+UNAVAILABLE, -1 waits forever, otherwise it waits up to the timeout. Multiplexer
+sessions (one per pin map <Multiplexer>, named as the multiplexer) come with the
+reservations whose connections route through them, and are registered and
+looked up as NI's proto defines; reservations do not hold them.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 import grpc
+from ni.measurementlink.pin_map_context_pb2 import PinMapContext
 from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2 as pb2
 from ni.measurementlink.sessionmanagement.v1 import (
     session_management_service_pb2_grpc as pb2_grpc,
@@ -74,35 +77,24 @@ class Reservations:
 
 
 class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
-    """The five RPCs NI's SDK calls for sessions without multiplexers."""
+    """Every RPC of NI's session management proto: sessions and multiplexer sessions."""
 
     def __init__(self, pin_maps: PinMapServicer) -> None:
         self._pin_maps = pin_maps
         self.reservations = Reservations()
         self._registered_lock = threading.Lock()
         self._registered: dict[str, pb2.SessionInformation] = {}
+        self._multiplexers: dict[str, pb2.MultiplexerSessionInformation] = {}
+        self._reserved_lock = threading.Lock()
+        self._reserved: dict[str, pb2.SessionInformation] = {}
 
     def ReserveSessions(
         self, request: pb2.ReserveSessionsRequest, context: grpc.ServicerContext
     ) -> pb2.ReserveSessionsResponse:
         _check_timeout(request.timeout_in_milliseconds, context)
-        pin_map_id = request.pin_map_context.pin_map_id
-        if not pin_map_id:
+        if not request.pin_map_context.pin_map_id:
             return pb2.ReserveSessionsResponse()
-        pin_map = self._pin_maps.get(pin_map_id)
-        if pin_map is None:
-            context.abort(
-                grpc.StatusCode.NOT_FOUND,
-                f"No pin map with id {pin_map_id!r}; register it with UpdatePinMapFromXml first.",
-            )
-        sites = list(request.pin_map_context.sites) or pin_map.sites
-        unknown_sites = [site for site in sites if site not in pin_map.sites]
-        if unknown_sites:
-            listed = ", ".join(str(site) for site in unknown_sites)
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f'Pin map does not contain site numbers: "{listed}"',
-            )
+        pin_map, sites = self._pin_map_and_sites(request.pin_map_context, context)
         names = list(request.pin_or_relay_names) or pin_map.dut_pins + pin_map.system_pins
         try:
             pins, groups = pin_map.expand(names)
@@ -130,8 +122,16 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                 "Wait for them, pass a timeout, or clear stale reservations with "
                 "`python -m local_ni_runtime reservations --clear`.",
             )
+        with self._reserved_lock:
+            self._reserved.update((info.session.name, info) for info in sessions)
+        used = {slot.multiplexer for slot in slots if slot.multiplexer}
         return pb2.ReserveSessionsResponse(
             sessions=sessions,
+            multiplexer_sessions=[
+                self._multiplexer_info(name, pin_map.multiplexers[name])
+                for name in pin_map.multiplexers
+                if name in used
+            ],
             group_mappings={
                 group: pb2.ResolvedPinsOrRelays(pin_or_relay_names=members)
                 for group, members in groups.items()
@@ -141,7 +141,7 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
     def UnreserveSessions(
         self, request: pb2.UnreserveSessionsRequest, context: grpc.ServicerContext
     ) -> pb2.UnreserveSessionsResponse:
-        self.reservations.release(info.session.name for info in request.sessions)
+        self.release(info.session.name for info in request.sessions)
         return pb2.UnreserveSessionsResponse()
 
     def RegisterSessions(
@@ -182,16 +182,13 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                 if not request.instrument_type_id
                 or info.instrument_type_id == request.instrument_type_id
             ]
-        sessions = [
-            pb2.SessionInformation(
-                session=info.session,
-                resource_name=info.resource_name,
-                instrument_type_id=info.instrument_type_id,
-                session_exists=True,
-                annotations=info.annotations,
-            )
-            for info in registered
-        ]
+        # Everything registered (channel list and mappings included), as ReserveSessions gives.
+        sessions = []
+        for info in registered:
+            session = pb2.SessionInformation()
+            session.CopyFrom(info)
+            session.session_exists = True
+            sessions.append(session)
         wanted = [
             Reservation(
                 s.session.name, s.instrument_type_id, time.time(), dict(request.annotations)
@@ -203,34 +200,130 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                 grpc.StatusCode.UNAVAILABLE,
                 "Registered sessions are reserved by another client and the timeout passed.",
             )
+        with self._reserved_lock:
+            self._reserved.update((info.session.name, info) for info in sessions)
         return pb2.ReserveAllRegisteredSessionsResponse(sessions=sessions)
 
     def RegisterMultiplexerSessions(
         self, request: pb2.RegisterMultiplexerSessionsRequest, context: grpc.ServicerContext
     ) -> pb2.RegisterMultiplexerSessionsResponse:
-        _unimplemented("RegisterMultiplexerSessions", context)
+        with self._registered_lock:
+            names = [info.session.name for info in request.multiplexer_sessions]
+            if not all(names):
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "A multiplexer session to register has no name.",
+                )
+            taken = sorted({n for n in names if n in self._multiplexers} | _duplicates(names))
+            if taken:
+                context.abort(
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    f"Multiplexer sessions already registered: {', '.join(taken)}. "
+                    "Unregister them first.",
+                )
+            for info in request.multiplexer_sessions:
+                self._multiplexers[info.session.name] = info
+        return pb2.RegisterMultiplexerSessionsResponse()
 
     def UnregisterMultiplexerSessions(
         self, request: pb2.UnregisterMultiplexerSessionsRequest, context: grpc.ServicerContext
     ) -> pb2.UnregisterMultiplexerSessionsResponse:
-        _unimplemented("UnregisterMultiplexerSessions", context)
+        with self._registered_lock:
+            for info in request.multiplexer_sessions:
+                self._multiplexers.pop(info.session.name, None)
+        return pb2.UnregisterMultiplexerSessionsResponse()
 
     def GetMultiplexerSessions(
         self, request: pb2.GetMultiplexerSessionsRequest, context: grpc.ServicerContext
     ) -> pb2.GetMultiplexerSessionsResponse:
-        _unimplemented("GetMultiplexerSessions", context)
+        pin_map, sites = self._pin_map_and_sites(request.pin_map_context, context)
+        return pb2.GetMultiplexerSessionsResponse(
+            multiplexer_sessions=[
+                self._multiplexer_info(name, pin_map.multiplexers[name])
+                for name in pin_map.routed_multiplexers(sites)
+                if not request.multiplexer_type_id
+                or pin_map.multiplexers[name] == request.multiplexer_type_id
+            ]
+        )
 
     def GetAllRegisteredMultiplexerSessions(
         self,
         request: pb2.GetAllRegisteredMultiplexerSessionsRequest,
         context: grpc.ServicerContext,
     ) -> pb2.GetAllRegisteredMultiplexerSessionsResponse:
-        _unimplemented("GetAllRegisteredMultiplexerSessions", context)
+        return pb2.GetAllRegisteredMultiplexerSessionsResponse(
+            multiplexer_sessions=self._registered_multiplexers(request.multiplexer_type_id)
+        )
 
     def GetSessions(
         self, request: pb2.GetSessionsRequest, context: grpc.ServicerContext
     ) -> pb2.GetSessionsResponse:
-        _unimplemented("GetSessions", context)
+        with self._reserved_lock:
+            reserved = dict(self._reserved)
+        with self._registered_lock:
+            sessions = {**reserved, **self._registered}
+        return pb2.GetSessionsResponse(
+            sessions=[
+                info
+                for info in sessions.values()
+                if not request.instrument_type_id
+                or info.instrument_type_id == request.instrument_type_id
+            ],
+            multiplexer_sessions=self._registered_multiplexers(request.multiplexer_type_id),
+        )
+
+    def release(self, names: Iterable[str]) -> list[str]:
+        """Release the reservations of `names`; return those that were held."""
+        released = self.reservations.release(names)
+        with self._reserved_lock:
+            for name in released:
+                self._reserved.pop(name, None)
+        return released
+
+    def registered_multiplexer_names(self) -> list[str]:
+        """Return the names of the registered multiplexer sessions."""
+        with self._registered_lock:
+            return sorted(self._multiplexers)
+
+    def _registered_multiplexers(self, type_id: str) -> list[pb2.MultiplexerSessionInformation]:
+        with self._registered_lock:
+            return [
+                info
+                for info in self._multiplexers.values()
+                if not type_id or info.multiplexer_type_id == type_id
+            ]
+
+    def _multiplexer_info(self, name: str, type_id: str) -> pb2.MultiplexerSessionInformation:
+        """A multiplexer's session: named as the multiplexer, as NI's service names it."""
+        with self._registered_lock:
+            exists = name in self._multiplexers
+        return pb2.MultiplexerSessionInformation(
+            session=Session(name=name),
+            resource_name=name,
+            multiplexer_type_id=type_id,
+            session_exists=exists,
+        )
+
+    def _pin_map_and_sites(
+        self, pin_map_context: PinMapContext, context: grpc.ServicerContext
+    ) -> tuple[PinMap, list[int]]:
+        """The pin map a context names and its sites (all when none given), or NI's errors."""
+        pin_map_id = pin_map_context.pin_map_id
+        pin_map = self._pin_maps.get(pin_map_id)
+        if pin_map is None:
+            context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"No pin map with id {pin_map_id!r}; register it with UpdatePinMapFromXml first.",
+            )
+        sites = list(pin_map_context.sites) or pin_map.sites
+        unknown_sites = [site for site in sites if site not in pin_map.sites]
+        if unknown_sites:
+            listed = ", ".join(str(site) for site in unknown_sites)
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f'Pin map does not contain site numbers: "{listed}"',
+            )
+        return pin_map, sites
 
     def registered_names(self) -> list[str]:
         """Return the names of the registered sessions."""
@@ -273,19 +366,14 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                             pin_or_relay_name=slot.pin,
                             site=slot.site,
                             channel=slot.instrument.qualified(slot.channel),
+                            multiplexer_resource_name=slot.multiplexer,
+                            multiplexer_route=slot.route,
                         )
                         for slot in members
                     ],
                 )
             )
         return sessions
-
-
-def _unimplemented(rpc: str, context: grpc.ServicerContext) -> NoReturn:
-    context.abort(
-        grpc.StatusCode.UNIMPLEMENTED,
-        f"The local runtime does not emulate {rpc} (multiplexers are out of its scope).",
-    )
 
 
 def _check_timeout(timeout_ms: int, context: grpc.ServicerContext) -> None:
