@@ -41,10 +41,10 @@ class ServerProcess:
         self._log = log
 
     def log_text(self) -> str:
-        """Return what the server has written to stderr so far."""
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read()
+        """Return what the server has written to stderr so far (also once it has stopped)."""
+        if not self._log.closed:
+            self._log.flush()
+        return Path(self._log.name).read_text(encoding="utf-8")
 
     def stop(self) -> int:
         """Stop the server if it still runs; return its exit code."""

@@ -63,10 +63,13 @@ def setup_sessions(
 ) -> list[str]:
     """Open and register a session for every JsonLogger resource of the pin map.
 
-    Returns the server's session names. On failure, closes what it opened and
-    unregisters what it registered before raising, so the next run starts clean.
+    Returns the server's session names. Sessions an earlier run left registered
+    (it died before its cleanup) are closed and unregistered first, with a warning
+    naming them. On failure, closes what it opened and unregisters what it
+    registered before raising, so the next run starts clean.
     """
     client = session_management or SessionManagementClient()
+    _recover_from_an_earlier_run(client, connection)
     opened: list[JsonLoggerClient] = []
     constructor = JsonLoggerSessionConstructor(
         SessionInitializationBehavior.INITIALIZE_SESSION_THEN_DETACH, connection=connection
@@ -109,6 +112,14 @@ def cleanup_sessions(
     The first failure is raised once all are done.
     """
     client = session_management or SessionManagementClient()
+    closed, _registered = _close_and_unregister(client, connection)
+    return closed
+
+
+def _close_and_unregister(
+    client: SessionManagementClient, connection: ServiceConnection | None
+) -> tuple[list[str], list[SessionInformation]]:
+    """Do what cleanup_sessions says; return the names closed and the sessions found."""
     constructor = JsonLoggerSessionConstructor(
         SessionInitializationBehavior.ATTACH_TO_SESSION_THEN_CLOSE, connection=connection
     )
@@ -133,7 +144,29 @@ def cleanup_sessions(
             client.unregister_sessions(sessions)
     if failures:
         raise failures[0]
-    return closed
+    return closed, sessions
+
+
+def _recover_from_an_earlier_run(
+    client: SessionManagementClient, connection: ServiceConnection | None
+) -> None:
+    """Close and unregister the sessions a run that died before its cleanup left behind.
+
+    A TestStand process killed between setup and cleanup leaves its sessions open
+    on the server and registered with Session Management, and setting up again
+    would fail with ALREADY_EXISTS. Setup runs once per execution, so a session of
+    this instrument type still registered when it starts belongs to a run that is gone.
+    """
+    closed, leftovers = _close_and_unregister(client, connection)
+    if leftovers:
+        _logger.warning(
+            "Setup found %d %s session(s) still registered by an earlier run that ended "
+            "without cleanup (%s), and closed (%s) and unregistered them.",
+            len(leftovers),
+            JSON_LOGGER_INSTRUMENT_TYPE,
+            ", ".join(info.resource_name for info in leftovers),
+            ", ".join(closed) or "none open on the server",
+        )
 
 
 def _close_quietly(session: JsonLoggerClient) -> None:

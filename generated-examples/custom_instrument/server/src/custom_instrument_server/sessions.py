@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,15 +48,34 @@ ResponseT = TypeVar("ResponseT")
 
 
 class Session(Generic[ResourceT]):
-    """One open resource and the name clients use to reach it."""
+    """One open resource and the name clients use to reach it.
 
-    __slots__ = ("name", "resource_key", "resource", "closed", "_lock")
+    It also counts what the admin service lists: custom RPCs run on it (`calls`,
+    `last_used`, updated under the session's lock) and Initialize calls that
+    attached to it (`attaches`, under the resource's lock).
+    """
+
+    __slots__ = (
+        "name",
+        "resource_key",
+        "resource",
+        "closed",
+        "created",
+        "last_used",
+        "calls",
+        "attaches",
+        "_lock",
+    )
 
     def __init__(self, name: str, resource_key: str, resource: ResourceT) -> None:
         self.name = name
         self.resource_key = resource_key
         self.resource = resource
         self.closed = False
+        self.created = time.time()
+        self.last_used = self.created
+        self.calls = 0
+        self.attaches = 0
         self._lock = threading.Lock()
 
     def use(self) -> Session[ResourceT]:
@@ -151,6 +171,7 @@ class SessionRegistry(Generic[ResourceT]):
                         f"A session for {resource_key!r} is already open ({existing.name!r}). "
                         "Attach to it with ATTACH_TO_EXISTING or UNSPECIFIED, or close it first."
                     )
+                existing.attaches += 1
                 return existing, False
             if behavior == InitializationBehavior.ATTACH_TO_EXISTING:
                 raise NotFoundError(
@@ -193,7 +214,18 @@ class SessionRegistry(Generic[ResourceT]):
         with session._lock:
             if session.closed:
                 raise NotFoundError(_closed_message(session_name))
+            session.calls += 1
+            session.last_used = time.time()
             return operation(session.resource, request)
+
+    def sessions(self) -> list[Session[ResourceT]]:
+        """Return the open sessions, oldest first (a snapshot: they may close meanwhile)."""
+        with self._lock:
+            return sorted(self._by_name.values(), key=lambda session: session.created)
+
+    def find_by_resource(self, resource_key: str) -> Session[ResourceT] | None:
+        """Return the open session of the resource with this key, if there is one."""
+        return self._by_resource.get(resource_key)
 
     def close(self, session_name: str) -> None:
         """Close the named session for every client; NotFoundError if it is not open."""

@@ -15,13 +15,19 @@ from pathlib import Path
 import grpc
 
 from json_logger_client.stopping import wait_until_stopped
+from json_logger_client.stubs import json_logger_admin_pb2_grpc as admin_pb2_grpc
+from json_logger_client.stubs import json_logger_pb2 as pb2
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
 
+from .admin import SERVICE_NAME as ADMIN_SERVICE
+from .admin import SessionAdminServicer
+from .admin import main as sessions_command
 from .discovery import ServiceConfigError, load_service_info, registered
 from .pool import RUNNERS, RunnerPool
 from .resource import JsonLoggerResource
 from .servicer import JsonLoggerServicer
 from .sessions import SessionRegistry
+from .standard_services import RpcLogger, add_standard_services
 
 HOST = "localhost"
 # The .serviceconfig sits in the server project directory, three levels above this file.
@@ -34,7 +40,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
         prog="python -m json_logger_server",
-        description="Serve the JsonLogger service on localhost.",
+        description="Serve the JsonLogger service on localhost, with gRPC health "
+        "checking, server reflection and session administration on the same port.",
+        epilog="List or close the running server's sessions: "
+        "python -m json_logger_server sessions --help",
     )
     parser.add_argument(
         "--port", type=int, default=0, help="TCP port; 0 (default) picks a free one"
@@ -92,8 +101,11 @@ def thread_pool(workers: int) -> RunnerPool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve until asked to stop; close every session on the way out."""
-    args = parse_args(argv)
+    """Serve until asked to stop, closing every session on the way out; or run `sessions`."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["sessions"]:
+        return sessions_command(arguments[1:])
+    args = parse_args(arguments)
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -106,11 +118,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     registry: SessionRegistry[JsonLoggerResource] = SessionRegistry()
-    # so_reuseport off: a second server on a busy port must fail, not share the port.
     pool = thread_pool(args.workers)
-    server = grpc.server(pool, options=[("grpc.so_reuseport", 0)])
+    interceptors: list[grpc.ServerInterceptor] = []
+    if RpcLogger.is_enabled():  # -v: log each RPC with its status and duration
+        interceptors.append(RpcLogger())
+    # so_reuseport off: a second server on a busy port must fail, not share the port.
+    server = grpc.server(pool, interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
     servicer = JsonLoggerServicer(registry)
     pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
+    admin_pb2_grpc.add_SessionAdminServicer_to_server(SessionAdminServicer(registry), server)
+    own_service = pb2.DESCRIPTOR.services_by_name["JsonLogger"].full_name
+    health = add_standard_services(server, [own_service, ADMIN_SERVICE])
     try:
         port = server.add_insecure_port(f"{HOST}:{args.port}")
     except RuntimeError as error:
@@ -122,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     try:
         with ExitStack() as stack:
+            # Runs first on the way out: probes see NOT_SERVING before anything stops.
+            stack.callback(health.enter_graceful_shutdown)
             if service_info is not None:
                 try:
                     stack.enter_context(registered(service_info, port))
