@@ -140,7 +140,9 @@ def test_reflection_lists_and_describes_every_service(start_server: Any) -> None
     services = set(database.get_services())
     assert {OWN_SERVICE, ADMIN_SERVICE, HEALTH_SERVICE} <= services
     described = DescriptorPool(database).FindServiceByName(OWN_SERVICE)
-    assert {"Initialize", "Close"} <= set(described.methods_by_name)
+    methods = set(described.methods_by_name)
+    assert "Initialize" in methods
+    assert "Close" in methods
     channel.close()
 
 
@@ -156,9 +158,10 @@ def test_verbose_server_logs_every_rpc_with_its_status(
     channel.close()
     server.stop()
     log = server.log_text()
-    method = f"/{OWN_SERVICE}/Initialize"
-    assert f"gRPC server call {method} responded OK in " in log, log
-    assert f"gRPC server call /{OWN_SERVICE}/Close responded NOT_FOUND in " in log, log
+    opening = f"/{OWN_SERVICE}/Initialize"
+    closing = f"/{OWN_SERVICE}/Close"
+    assert f"gRPC server call {opening} responded OK in " in log, log
+    assert f"gRPC server call {closing} responded NOT_FOUND in " in log, log
 
 
 def test_admin_lists_sessions_with_their_use(start_server: Any, new_resource: Any) -> None:
@@ -223,7 +226,7 @@ def test_admin_refuses_what_is_not_open_and_bad_usage(start_server: Any) -> None
     assert usage.returncode == 2
     assert "one of the arguments session_name --resource is required" in usage.stderr
     assert nobody.returncode == 1
-    assert "error: UNAVAILABLE: no CustomInstrument server answers at localhost:9" in nobody.stderr
+    assert "error: UNAVAILABLE: no server answers at localhost:9 (" in nobody.stderr
 
 
 def test_admin_finds_the_server_through_discovery(
@@ -295,11 +298,10 @@ def test_setup_after_a_killed_sequence_recovers_and_cleans_up(
     assert fresh and fresh != left_open
     client = SessionManagementClient()
     context = PinMapContext(pin_map_id=pin_map_id, sites=[0])
+    constructor = CustomInstrumentSessionConstructor()
     with (
         client.reserve_session(context, RESOURCE_PIN) as reservation,
-        reservation.initialize_session(
-            CustomInstrumentSessionConstructor(), CUSTOM_INSTRUMENT_INSTRUMENT_TYPE
-        ) as info,
+        reservation.initialize_session(constructor, CUSTOM_INSTRUMENT_INSTRUMENT_TYPE) as info,
     ):
         assert info.session.session_name == fresh[0]  # the step shares setup's session
     teststand.cleanup_sessions()

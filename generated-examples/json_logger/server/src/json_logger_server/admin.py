@@ -1,8 +1,9 @@
 """Session administration: the SessionAdmin service beside the resource's, and its CLI.
 
-Template-owned. The service lives in its own proto package
-(json_logger.admin.v1), so the resource's wire contract is unchanged. Closing
-through it is a normal close: clients of the session then get NOT_FOUND.
+Template-owned. The service lives in a proto package of its own,
+json_logger.admin.v1,
+so the resource's wire contract is unchanged. Closing through it is a normal
+close: clients of the session then get NOT_FOUND.
 
     python -m json_logger_server sessions list [--json]
     python -m json_logger_server sessions close SESSION_NAME
@@ -189,7 +190,7 @@ def main(argv: list[str]) -> int:
         code = error.code().name if isinstance(error, grpc.Call) else "ERROR"
         details = error.details() if isinstance(error, grpc.Call) else str(error)
         if code == "UNAVAILABLE":
-            details = f"no JsonLogger server answers at {connection.address} ({details})"
+            details = f"no server answers at {connection.address} ({details})"
         print(f"error: {code}: {details}", file=sys.stderr)
         return 1
     print(json.dumps({"closed": closed}) if args.json else f"Closed {', '.join(closed)}.")

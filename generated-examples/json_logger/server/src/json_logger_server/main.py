@@ -30,6 +30,7 @@ from .sessions import SessionRegistry
 from .standard_services import RpcLogger, add_standard_services
 
 HOST = "localhost"
+SESSIONS_HELP = "python -m json_logger_server sessions --help"
 # The .serviceconfig sits in the server project directory, three levels above this file.
 SERVER_DIRECTORY = Path(__file__).resolve().parents[2]
 DEFAULT_SERVICE_CONFIG = SERVER_DIRECTORY / "JsonLogger.serviceconfig"
@@ -42,8 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m json_logger_server",
         description="Serve the JsonLogger service on localhost, with gRPC health "
         "checking, server reflection and session administration on the same port.",
-        epilog="List or close the running server's sessions: "
-        "python -m json_logger_server sessions --help",
+        epilog=f"List or close the running server's sessions: {SESSIONS_HELP}",
     )
     parser.add_argument(
         "--port", type=int, default=0, help="TCP port; 0 (default) picks a free one"
