@@ -19,7 +19,7 @@ import pytest
 import copier_alone
 import update_scenario
 from helpers import ROOT
-from project_checks import CHECK_TIMEOUT, RunningCheck, tail
+from project_checks import WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
 
 UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"  # the discard port: nothing listens
 
@@ -49,7 +49,7 @@ def copier_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copier_alone.copier_only_environment(tmp_path_factory.mktemp("env") / "copier-only")
 
 
-@pytest.mark.timeout(CHECK_TIMEOUT + 120)
+@pytest.mark.timeout(WAIT_TIMEOUT)
 @pytest.mark.project(check="bench_logger_copied_with_copier_alone")
 def test_copier_alone_copies_a_renamed_logger_that_passes_its_checks(
     project_checks: dict[str, RunningCheck],
@@ -57,6 +57,7 @@ def test_copier_alone_copies_a_renamed_logger_that_passes_its_checks(
     check = project_checks["bench_logger_copied_with_copier_alone"]
     code, output = check.finish()
     assert code == 0, f"the Bench Logger copy or its check.py failed:\n{tail(output)}"
+    assert not unexpected_skips("bench_logger_copied_with_copier_alone", output)
     assert copier_alone.TOOLS_LINE.format(installer="pip") in output
     project = check.project
     # The render is a repository with one commit holding everything it rendered.

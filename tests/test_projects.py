@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from project_checks import CHECK_TIMEOUT, SCENARIOS, RunningCheck, tail
+from project_checks import SCENARIOS, WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
 
 RENDERED = [
     "defaults",
@@ -26,7 +26,7 @@ RENDERED = [
 ]
 
 
-@pytest.mark.timeout(CHECK_TIMEOUT + 120)
+@pytest.mark.timeout(WAIT_TIMEOUT)
 @pytest.mark.parametrize(
     "name", [pytest.param(name, marks=pytest.mark.project(check=name)) for name in RENDERED]
 )
@@ -42,6 +42,10 @@ def test_rendered_project_passes_its_own_checks(
         f"scripts/check.py failed in the {name} render ({check.project}):\n{tail(output)}"
     )
     assert " passed" in tail(output), f"the {name} render's pytest ran no tests:\n{tail(output)}"
+    surprises = unexpected_skips(name, output)
+    assert not surprises, f"the {name} render's suite skipped what it should run:\n" + "\n".join(
+        surprises
+    )
     environment = re.search(r"^environment \((\S+), Python (\S+)\): (.*)$", output, re.M)
     assert environment, f"check.py did not report its environment:\n{tail(output)}"
     resolution, python, versions = environment.groups()
