@@ -44,6 +44,7 @@ from support import (
     close,
     connect,
     initialize,
+    registered_sessions,
     status_of,
     write_pin_map,
 )
@@ -94,18 +95,6 @@ def health_watch(channel: grpc.Channel, service: str) -> Iterator[int]:
     )
     for answer in watch(health_pb2.HealthCheckRequest(service=service)):
         yield answer.status
-
-
-def registered_sessions(runtime: ServerProcess) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "local_ni_runtime", "reservations", "--address", runtime.address],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    names: list[str] = json.loads(result.stdout)["registered_sessions"]
-    return names
 
 
 def test_health_is_serving_for_the_server_and_each_service(start_server: Any) -> None:

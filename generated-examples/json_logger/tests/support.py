@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -105,6 +106,19 @@ def launch(
         server.stop()
         pytest.fail(f"{command} did not start: {line!r}\n{server.log_text()}")
     return server
+
+
+def registered_sessions(runtime: ServerProcess) -> list[str]:
+    """The session names registered with the local runtime's Session Management."""
+    result = subprocess.run(
+        [sys.executable, "-m", "local_ni_runtime", "reservations", "--address", runtime.address],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    names: list[str] = json.loads(result.stdout)["registered_sessions"]
+    return names
 
 
 def connect(address: str) -> tuple[grpc.Channel, pb2_grpc.JsonLoggerStub]:

@@ -39,6 +39,7 @@ from support import (
     close,
     connect,
     initialize,
+    registered_sessions,
     write_pin_map,
 )
 
@@ -64,18 +65,6 @@ class SequenceContext:
         self.Execution.RunTimeVariables = RunTimeVariables(
             {teststand.PIN_MAP_ID_VARIABLE: pin_map_id}
         )
-
-
-def registered_sessions(runtime: ServerProcess) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "local_ni_runtime", "reservations", "--address", runtime.address],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    names: list[str] = json.loads(result.stdout)["registered_sessions"]
-    return names
 
 
 @pytest.fixture
