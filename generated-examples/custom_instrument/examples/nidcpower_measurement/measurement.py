@@ -20,7 +20,7 @@ from custom_instrument_client import (
     CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
     CustomInstrumentSessionConstructor,
 )
-from custom_instrument_client.stopping import wait_until_stopped
+from custom_instrument_client.stopping import stop_requests
 
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
@@ -123,11 +123,12 @@ def main() -> None:
             f"error: {error}. Without NI software, start the local runtime and set "
             "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
         )
-    try:
-        print(f"hosting {measurement_service.service_info.service_class}", flush=True)
-        wait_until_stopped()
-    finally:
-        measurement_service.close_service()
+    with stop_requests() as stopper:
+        try:
+            print(f"hosting {measurement_service.service_info.service_class}", flush=True)
+            stopper.wait()
+        finally:
+            measurement_service.close_service()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import ni_measurement_plugin_sdk_service as nims
 import nidcpower
 
 from json_logger_client import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
-from json_logger_client.stopping import wait_until_stopped
+from json_logger_client.stopping import stop_requests
 
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
@@ -119,11 +119,12 @@ def main() -> None:
             f"error: {error}. Without NI software, start the local runtime and set "
             "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
         )
-    try:
-        print(f"hosting {measurement_service.service_info.service_class}", flush=True)
-        wait_until_stopped()
-    finally:
-        measurement_service.close_service()
+    with stop_requests() as stopper:
+        try:
+            print(f"hosting {measurement_service.service_info.service_class}", flush=True)
+            stopper.wait()
+        finally:
+            measurement_service.close_service()
 
 
 if __name__ == "__main__":
