@@ -20,6 +20,7 @@ import nidmm
 from custom_instrument_client import (
     CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
     CustomInstrumentSessionConstructor,
+    local_runtime,
 )
 from custom_instrument_client.stopping import stop_requests
 
@@ -106,6 +107,11 @@ def main() -> None:
         sys.exit(
             f"error: {error}. Without NI software, start the local runtime and set "
             "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
+        )
+    except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
+        sys.exit(
+            f"error: could not register with NI Discovery Service ({type(error).__name__}: "
+            f"{error}).{local_runtime.hint()}"
         )
     with stop_requests() as stopper:
         try:

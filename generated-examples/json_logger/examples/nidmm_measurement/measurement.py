@@ -16,7 +16,11 @@ from pathlib import Path
 import ni_measurement_plugin_sdk_service as nims
 import nidmm
 
-from json_logger_client import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
+from json_logger_client import (
+    JSON_LOGGER_INSTRUMENT_TYPE,
+    JsonLoggerSessionConstructor,
+    local_runtime,
+)
 from json_logger_client.stopping import stop_requests
 
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
@@ -95,6 +99,11 @@ def main() -> None:
         sys.exit(
             f"error: {error}. Without NI software, start the local runtime and set "
             "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
+        )
+    except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
+        sys.exit(
+            f"error: could not register with NI Discovery Service ({type(error).__name__}: "
+            f"{error}).{local_runtime.hint()}"
         )
     with stop_requests() as stopper:
         try:

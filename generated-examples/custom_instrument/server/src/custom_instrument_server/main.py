@@ -16,6 +16,7 @@ from pathlib import Path
 
 import grpc
 
+from custom_instrument_client import local_runtime
 from custom_instrument_client.stopping import stop_requests
 from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grpc
 
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(
                             "error: could not register with NI Discovery Service "
                             f"({type(error).__name__}: {error}). Start NI Discovery Service, "
-                            "or pass --no-discovery to serve without it.",
+                            f"or pass --no-discovery to serve without it.{local_runtime.hint()}",
                             file=sys.stderr,
                         )
                         return 1
