@@ -27,7 +27,7 @@ SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
 measurement_service = nims.MeasurementService(
     service_config_path=SERVICE_DIRECTORY / "NIDCPowerMeasurement.serviceconfig",
-    ui_file_paths=[],
+    ui_file_paths=[SERVICE_DIRECTORY / "NIDCPowerMeasurement.measui"],
 )
 
 # How to open the instrument when this plug-in is the first to use it; a session
