@@ -429,7 +429,8 @@ def _hold_without_sharing(path: str) -> int:
     if sys.platform == "win32":
         import _winapi
 
-        return _winapi.CreateFile(path, _winapi.GENERIC_READ, 0, 0, _winapi.OPEN_EXISTING, 0, 0)
+        generic_read, no_sharing, open_existing = 0x80000000, 0, 3
+        return _winapi.CreateFile(path, generic_read, no_sharing, 0, open_existing, 0, 0)
     raise NotImplementedError("no sharing modes on POSIX")
 
 

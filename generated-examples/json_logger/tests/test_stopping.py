@@ -80,8 +80,9 @@ def test_a_failing_check_means_no_console(devnull: TextIO) -> None:
     assert not stopping.stdin_is_console(devnull, invalid_handle)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals (pty) exist only on POSIX")
 def test_a_terminal_is_a_console() -> None:
+    if sys.platform == "win32":
+        pytest.skip("pseudo-terminals (pty) exist only on POSIX")
     import pty
 
     controller, terminal = pty.openpty()

@@ -79,10 +79,10 @@ def raise_open_file_limit() -> None:
     file), and many systems start processes with a soft limit of 1,024, which one
     station's plug-ins can reach; the hard limit is what the system allows.
     """
-    try:
-        import resource as limits  # the standard library's, not this package's .resource
-    except ImportError:
+    if sys.platform == "win32":
         return
+    import resource as limits  # the standard library's, not this package's .resource
+
     soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
     if soft == limits.RLIM_INFINITY or (hard != limits.RLIM_INFINITY and soft >= hard):
         return
