@@ -44,6 +44,7 @@ LEFT_BEHIND = shutil.ignore_patterns(
     "requirements.txt",
 )
 WINDOWS_ONLY = "pywin32>=303"
+SHARED_DATA = "*.csv"
 _LOCAL = re.compile(r"^(-e\s+|--editable\s+)?(\.|/|[A-Za-z]:)")
 
 
@@ -85,10 +86,17 @@ def index_requirements(folder: Path) -> list[str]:
 
 
 def write_folder(
-    source: Path, target: Path, requirements: list[str], wheels: list[Path], download: list[str]
+    source: Path,
+    target: Path,
+    requirements: list[str],
+    wheels: list[Path],
+    download: list[str],
+    shared: tuple[Path, ...] = (),
 ) -> None:
-    """Copy `source` to `target` with a wheel-only requirements.txt and a full wheelhouse."""
+    """Copy `source` (and `shared` files) to `target`, with wheel-only requirements and wheels."""
     shutil.copytree(source, target, ignore=LEFT_BEHIND)
+    for path in shared:
+        shutil.copy2(path, target / path.name)
     (target / "requirements.txt").write_text(
         "# Written by scripts/deploy.py: installed offline from ./wheelhouse by venv_setup.py.\n"
         + "".join(f"{line}\n" for line in requirements),
@@ -152,6 +160,8 @@ def main(argv: list[str]) -> int:
             [client, server],
             download,
         )
+        # Data files the plug-ins share in examples/ (a register map): each folder gets a copy.
+        shared = tuple(sorted((PROJECT / "examples").glob(SHARED_DATA)))
         for plugin in PLUGINS:
             source = PROJECT / "examples" / plugin
             write_folder(
@@ -160,6 +170,7 @@ def main(argv: list[str]) -> int:
                 [requirement_of(client), *index_requirements(source), *extra],
                 [client],
                 download,
+                shared,
             )
     print(f"Wrote {args.destination / 'Services'} and {args.destination / 'Measurements'}.")
     return 0

@@ -33,7 +33,10 @@ measurement_service = nims.MeasurementService(
 # How to open the instrument when this plug-in is the first to use it; a session
 # that TestStand setup opened keeps its own protocol and register map.
 PROTOCOL = "SPI"
-REGISTER_MAP = str(SERVICE_DIRECTORY.parent / "register_map.csv")
+# examples/register_map.csv; a folder written by scripts/deploy.py carries its own copy.
+_OWN_REGISTER_MAP = SERVICE_DIRECTORY / "register_map.csv"
+_SHARED_REGISTER_MAP = SERVICE_DIRECTORY.parent / "register_map.csv"
+REGISTER_MAP = str(_OWN_REGISTER_MAP if _OWN_REGISTER_MAP.exists() else _SHARED_REGISTER_MAP)
 GAIN_REGISTER = "GAIN"
 RELAY_PORT, RELAY_CHANNEL = 0, 0
 
