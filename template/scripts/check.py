@@ -140,6 +140,8 @@ def main() -> int:
     run(python, "-m", "ruff", "check", ".")
     run(python, "-m", "ruff", "format", "--check", ".")
     run(python, "-m", "mypy")
+    # Code for the other platform (`if sys.platform == "win32":` on Linux) is checked too.
+    run(python, "-m", "mypy", "--platform", "linux" if sys.platform == "win32" else "win32")
     for plugin in sorted(PROJECT.glob("examples/*/measurement.py")):
         run(python, "-m", "mypy", plugin.relative_to(PROJECT))
     run(python, "-m", "pytest", *pytest_args)

@@ -19,7 +19,7 @@ from typing import Any
 import ni_measurement_plugin_sdk_service as nims
 
 import custom_instrument_client  # noqa: F401  (applies NI_LOCAL_RUNTIME)
-from custom_instrument_client.stopping import wait_until_stopped
+from custom_instrument_client.stopping import stop_requests
 
 SERVICE_CLASS = "LocalRuntimeEveryTypeMeasurement_Python"
 
@@ -116,11 +116,12 @@ def main() -> None:
     """Host the plug-in until it is asked to stop."""
     measurement_service = service(Path(sys.argv[1]))
     measurement_service.host_service()
-    try:
-        print(f"hosting {SERVICE_CLASS}", flush=True)
-        wait_until_stopped()
-    finally:
-        measurement_service.close_service()
+    with stop_requests() as stopper:
+        try:
+            print(f"hosting {SERVICE_CLASS}", flush=True)
+            stopper.wait()
+        finally:
+            measurement_service.close_service()
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
@@ -31,6 +33,23 @@ ATTACH_TO_EXISTING = pb2.SESSION_INITIALIZATION_BEHAVIOR_ATTACH_TO_EXISTING
 
 
 _server_numbers = itertools.count()
+# What a clean stop may take beyond the server's own grace for in-flight RPCs
+# (main.SHUTDOWN_GRACE): unregistering, closing sessions, the interpreter's exit.
+STOP_MARGIN = 3.0
+# On Windows a stop request is Ctrl+Break to the process's own group: SIGTERM there
+# is TerminateProcess, which nothing can catch.
+if sys.platform == "win32":
+    NEW_PROCESS_GROUP = subprocess.CREATE_NEW_PROCESS_GROUP
+else:
+    NEW_PROCESS_GROUP = 0
+
+
+def request_stop(process: subprocess.Popen[Any]) -> None:
+    """Ask a process to stop cleanly: SIGTERM on POSIX, Ctrl+Break on Windows."""
+    if sys.platform == "win32":
+        process.send_signal(signal.CTRL_BREAK_EVENT)
+    else:
+        process.send_signal(signal.SIGTERM)
 
 
 class ServerProcess:
@@ -50,7 +69,7 @@ class ServerProcess:
     def stop(self) -> int:
         """Stop the server if it still runs; return its exit code."""
         if self.process.poll() is None:
-            self.process.terminate()
+            request_stop(self.process)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -60,6 +79,14 @@ class ServerProcess:
         self.process.stdout.close()
         self._log.close()
         return self.process.returncode
+
+    def wait_for_log(self, text: str, limit: float = 30) -> None:
+        """Wait until the server's stderr holds `text` (fail after `limit` seconds)."""
+        deadline = time.monotonic() + limit
+        while text not in self.log_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server never logged {text!r}:\n{self.log_text()}")
+            time.sleep(0.05)
 
 
 def launch_server(
@@ -96,6 +123,7 @@ def launch(
     """Run `command`, which prints `<ready>ADDRESS` once it serves."""
     log_name = f"process-{os.getpid()}-{next(_server_numbers)}.log"
     log = (log_dir / log_name).open("w+", encoding="utf-8")
+    popen.setdefault("creationflags", NEW_PROCESS_GROUP)
     process = subprocess.Popen(
         command, stdin=stdin, stdout=subprocess.PIPE, stderr=log, text=True, **popen
     )

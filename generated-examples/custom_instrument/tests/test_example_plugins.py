@@ -9,9 +9,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import grpc
 import pytest
+from ni.measurementlink.discovery.v1.client import DiscoveryClient
+from ni.measurementlink.measurement.v2 import measurement_service_pb2 as v2
+from ni.measurementlink.measurement.v2 import measurement_service_pb2_grpc as v2_grpc
 
 import teststand_custom_instrument as teststand
 from measurement_client import MeasurementCaller
@@ -36,8 +40,9 @@ def plugins(
     yield callers
     for caller in callers.values():
         caller.close()
-    for process in hosted:
-        process.stop()
+    # A clean stop (SIGTERM; Ctrl+Break on Windows) unregisters and exits with 0.
+    codes = [process.stop() for process in hosted]
+    assert codes == [0, 0]
 
 
 @pytest.fixture
@@ -167,3 +172,52 @@ def test_a_plugin_on_its_own_opens_the_instrument_with_its_register_map(
     outputs = plugins[DMM].measure(pin_map_id)  # no setup: the plug-in opens the session
     assert outputs["gain_code"] == register_default("GAIN")
     assert outputs["relay_closed"] is False
+
+
+SCREEN = "{http://www.ni.com/InstrumentFramework/ScreenDocument}Screen"
+BOUND = "[string]"
+
+
+@pytest.mark.parametrize(
+    ("service_class", "panel"),
+    [
+        (DCPOWER, "nidcpower_measurement/NIDCPowerMeasurement.measui"),
+        (DMM, "nidmm_measurement/NIDmmMeasurement.measui"),
+    ],
+)
+def test_panel_binds_every_parameter_of_the_hosted_plugin(
+    plugins: dict[str, MeasurementCaller], service_class: str, panel: str
+) -> None:
+    # What InstrumentStudio reads: the metadata of the hosted plug-in, and its panel.
+    location = DiscoveryClient().resolve_service(
+        "ni.measurementlink.measurement.v2.MeasurementService", service_class
+    )
+    with grpc.insecure_channel(location.insecure_address) as channel:
+        metadata = v2_grpc.MeasurementServiceStub(channel).GetMetadata(v2.GetMetadataRequest())
+    path = (PROJECT / "examples" / panel).resolve()
+    assert [ui.file_url for ui in metadata.user_interface_details] == [path.as_uri()]
+
+    root = ElementTree.parse(path).getroot()
+    screen = root.find(SCREEN)
+    assert screen is not None
+    assert screen.get("ServiceClass") == service_class
+    client_id = screen.get("ClientId")
+    assert client_id
+    bindings: dict[str, list[str]] = {"Configuration": [], "Output": []}
+    for element in root.iter():
+        channel_text = element.get("Channel", "")
+        if channel_text.startswith(BOUND):
+            owner, direction, name = channel_text.removeprefix(BOUND).split("/", 2)
+            assert owner == client_id, channel_text
+            bindings[direction].append(name)
+    signature = metadata.measurement_signature
+    configurations = [parameter.name for parameter in signature.configuration_parameters]
+    outputs = [parameter.name for parameter in signature.outputs]
+    assert sorted(bindings["Configuration"]) == sorted(configurations)
+    assert sorted(bindings["Output"]) == sorted(outputs)
+    # Every control has its label, and every label belongs to a control.
+    ids = {element.get("Id") for element in root.iter()}
+    for element in root.iter():
+        for reference in (element.get("Label"), element.get("LabelOwner")):
+            if reference and reference.startswith("[UIModel]"):
+                assert reference.removeprefix("[UIModel]") in ids

@@ -3,64 +3,135 @@
 from __future__ import annotations
 
 import os
-import pty
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 import pytest
+from ni.measurementlink.discovery.v1.client import DiscoveryClient
 
-from support import SERVER_MODULE, ServerProcess, close, connect, initialize, status_of
+from custom_instrument_client import SERVICE
+from custom_instrument_server.main import SHUTDOWN_GRACE
+
+from support import (
+    SERVER_MODULE,
+    STOP_MARGIN,
+    ServerProcess,
+    close,
+    connect,
+    initialize,
+    launch_server,
+    request_stop,
+    status_of,
+)
 
 StartServer = Callable[..., ServerProcess]
+NOT_A_CONSOLE = "stdin is not a console"
+NO_PTY = "pseudo-terminals (pty) exist only on POSIX; Windows consoles are checked by test_stopping"
 
 
-def wait_for_exit(server: ServerProcess, limit: float) -> tuple[int, float]:
-    """Wait up to `limit` seconds for the server to exit; return its code and the time taken."""
-    started = time.monotonic()
-    code = server.process.wait(timeout=limit)
-    return code, time.monotonic() - started
+def assert_serves_until_stopped(server: ServerProcess, resource: str) -> None:
+    """The server answers, is still running, and a stop request ends it cleanly in time."""
+    channel, stub = connect(server.address)
+    with channel:
+        initialize(stub, resource)
+        error = status_of(lambda: close(stub, "nothing-open"))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert server.process.poll() is None, server.log_text()
+    request_stop(server.process)
+    assert server.process.wait(timeout=SHUTDOWN_GRACE + STOP_MARGIN) == 0, server.log_text()
+    assert "closed 1 session(s)" in server.log_text()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and SIGINT are POSIX signals")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_the_server_cleanly(
     start_server: StartServer, new_resource: Callable[[], str], signum: signal.Signals
 ) -> None:
-    server = start_server()
+    server = start_server("-v")
     channel, stub = connect(server.address)
     with channel:
         initialize(stub, new_resource())
     server.process.send_signal(signum)
-    code, elapsed = wait_for_exit(server, 5)
-    assert code == 0, server.log_text()
-    assert elapsed < 5
+    assert server.process.wait(timeout=SHUTDOWN_GRACE + STOP_MARGIN) == 0, server.log_text()
+    assert f"received {signum.name}" in server.log_text()
+    assert "closed 1 session(s)" in server.log_text()
 
 
-def test_enter_stops_the_server_when_started_from_a_terminal(start_server: StartServer) -> None:
-    controller, terminal = pty.openpty()
+def test_stdin_on_devnull_keeps_serving_until_stopped(
+    start_server: StartServer, new_resource: Callable[[], str]
+) -> None:
+    # As NI Discovery Service starts it: stdin on NUL (/dev/null), which Windows'
+    # isatty calls a terminal. The decision is logged before `listening on`.
+    server = start_server("-v", stdin=subprocess.DEVNULL)
+    assert NOT_A_CONSOLE in server.log_text()
+    assert_serves_until_stopped(server, new_resource())
+
+
+def test_stdin_on_a_closed_pipe_keeps_serving_until_stopped(
+    start_server: StartServer, new_resource: Callable[[], str]
+) -> None:
+    read_end, write_end = os.pipe()
+    os.close(write_end)  # reading stdin gives end of file at once
     try:
-        server = start_server(stdin=terminal)
-        os.write(controller, b"\n")
-        code, _ = wait_for_exit(server, 5)
-        assert code == 0, server.log_text()
+        server = start_server("-v", stdin=read_end)
     finally:
-        os.close(controller)
-        os.close(terminal)
+        os.close(read_end)
+    assert NOT_A_CONSOLE in server.log_text()
+    assert_serves_until_stopped(server, new_resource())
 
 
-def test_closed_stdin_does_not_stop_the_server(start_server: StartServer) -> None:
-    server = start_server(stdin=subprocess.DEVNULL)
-    time.sleep(1)
-    channel, stub = connect(server.address)
-    with channel:
-        error = status_of(lambda: close(stub, "nothing-open"))
-    assert error.code() == grpc.StatusCode.NOT_FOUND
-    assert server.process.poll() is None
+@pytest.fixture
+def terminal() -> Iterator[tuple[int, int]]:
+    """A pseudo-terminal: (controller, terminal) descriptors."""
+    if sys.platform == "win32":
+        pytest.skip(NO_PTY)
+    import pty
+
+    controller, terminal = pty.openpty()
+    yield controller, terminal
+    os.close(controller)
+    os.close(terminal)
+
+
+def test_enter_stops_the_server_when_started_from_a_terminal(
+    start_server: StartServer, terminal: tuple[int, int]
+) -> None:
+    controller, stdin = terminal
+    server = start_server("-v", stdin=stdin)
+    os.write(controller, b"\n")
+    assert server.process.wait(timeout=SHUTDOWN_GRACE + STOP_MARGIN) == 0, server.log_text()
+    assert "Enter pressed" in server.log_text()
+
+
+def test_end_of_input_at_a_terminal_does_not_stop_the_server(
+    start_server: StartServer, terminal: tuple[int, int], new_resource: Callable[[], str]
+) -> None:
+    controller, stdin = terminal
+    server = start_server("-v", stdin=stdin)
+    os.write(controller, b"\x04")  # Ctrl+D: end of input at a POSIX terminal
+    server.wait_for_log("End of input on stdin ignored")
+    assert_serves_until_stopped(server, new_resource())
+
+
+def test_stop_unregisters_from_discovery(runtime: ServerProcess, tmp_path: Path) -> None:
+    server = launch_server(tmp_path, "-v", discovery=True)
+    try:
+        client = DiscoveryClient()
+        interface, service_class = SERVICE.provided_interface, SERVICE.service_class
+        location = client.resolve_service(interface, service_class)
+        assert location.insecure_address == server.address
+        request_stop(server.process)
+        assert server.process.wait(timeout=SHUTDOWN_GRACE + STOP_MARGIN) == 0, server.log_text()
+        assert "Unregistered" in server.log_text()
+        error = status_of(lambda: client.resolve_service(interface, service_class))
+        assert error.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        server.stop()
 
 
 def test_fixed_port(start_server: StartServer) -> None:

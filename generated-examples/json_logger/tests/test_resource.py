@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -348,6 +347,100 @@ def test_two_spellings_of_one_file_share_a_session(stub: Stub, tmp_path: Path) -
     close(stub, plain.session_name)
 
 
+def test_file_is_created_with_the_name_as_given(stub: Stub, tmp_path: Path) -> None:
+    logs = tmp_path / "Logs"
+    (logs / "Sub").mkdir(parents=True)
+    # The same directory spelled another way: other case on Windows (where the
+    # key is case-folded), through a link elsewhere; and a detour through Sub.
+    if sys.platform == "win32":
+        spelled = tmp_path / "LOGS"
+    else:
+        spelled = tmp_path / "link"
+        spelled.symlink_to(logs, target_is_directory=True)
+    requested = os.path.join(str(spelled), "Sub", "..", "Run1_DUT-A.ndjson")
+    session_name = initialize(stub, requested).session_name
+    log(stub, session_name, "exact")
+    assert sorted(os.listdir(logs)) == ["Run1_DUT-A.ndjson", "Sub"]
+    again = initialize(stub, str(logs / "Run1_DUT-A.ndjson"), ATTACH_TO_EXISTING)
+    assert again.session_name == session_name
+    close(stub, session_name)
+    assert [r["measurement_name"] for r in records(logs / "Run1_DUT-A.ndjson")] == ["exact"]
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("bad<name.ndjson", "Windows refuses the characters"),
+        ("pipe|name.ndjson", "Windows refuses the characters"),
+        ("what?.ndjson", "Windows refuses the characters"),
+        ("star*.log", "Windows refuses the characters"),
+        ('quote".txt', "Windows refuses the characters"),
+        ("tab\t.ndjson", "control characters"),
+        ("CON.ndjson", "reserves for the device CON"),
+        ("nul.txt", "reserves for the device NUL"),
+        ("Com1.log", "reserves for the device COM1"),
+        ("LPT9 .ndjson", "reserves for the device LPT9"),
+        ("x.txt:stream.ndjson", "alternate data stream"),
+        ("trailing./x.ndjson", "ends in a space or a dot"),
+    ],
+)
+def test_names_windows_refuses_are_invalid_everywhere(
+    stub: Stub, tmp_path: Path, name: str, rule: str
+) -> None:
+    error = status_of(lambda: initialize(stub, str(tmp_path / name)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rule in (error.details() or "")
+    assert os.listdir(tmp_path) == []
+    # The server keeps serving.
+    close(stub, initialize(stub, str(tmp_path / "fine.ndjson")).session_name)
+
+
+def test_log_can_be_renamed_while_its_session_is_open(stub: Stub, tmp_path: Path) -> None:
+    # Windows: the server opens logs with delete sharing, so another program may
+    # rename or delete one that a session holds.
+    path = tmp_path / "held.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "before")
+    moved = tmp_path / "moved.ndjson"
+    os.replace(path, moved)
+    log(stub, session_name, "after")
+    close(stub, session_name)
+    assert [r["measurement_name"] for r in records(moved)] == ["before", "after"]
+
+
+def test_log_held_by_another_program_is_failed_precondition(stub: Stub, tmp_path: Path) -> None:
+    if sys.platform != "win32":
+        pytest.skip("sharing violations exist only on Windows; POSIX opens never conflict")
+    path = tmp_path / "locked.ndjson"
+    path.write_text("", encoding="utf-8")
+    holder = _hold_without_sharing(str(path))
+    try:
+        error = status_of(lambda: initialize(stub, str(path)))
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        details = error.details() or ""
+        assert "another program" in details and "locked.ndjson" in details
+    finally:
+        _release(holder)
+    close(stub, initialize(stub, str(path)).session_name)
+
+
+def _hold_without_sharing(path: str) -> int:
+    """Open `path` as a program that shares it with nobody (Windows only)."""
+    if sys.platform == "win32":
+        import _winapi
+
+        generic_read, no_sharing, open_existing = 0x80000000, 0, 3
+        return _winapi.CreateFile(path, generic_read, no_sharing, 0, open_existing, 0, 0)
+    raise NotImplementedError("no sharing modes on POSIX")
+
+
+def _release(handle: int) -> None:
+    if sys.platform == "win32":
+        import _winapi
+
+        _winapi.CloseHandle(handle)
+
+
 def _permission_wrapper() -> list[str]:
     """Return how to run the server so that file permissions apply to it."""
     if sys.platform == "win32":
@@ -503,10 +596,10 @@ def test_acknowledged_records_survive_sigkill(start_server: StartServer, tmp_pat
         for thread in threads:
             thread.start()
         assert enough.wait(60)
-        server.process.send_signal(signal.SIGKILL)
+        server.process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
         for thread in threads:
             thread.join()
-    assert server.process.wait(10) == -signal.SIGKILL
+    assert server.process.wait(10) != 0
     logged = {
         int(r["measurement_name"][1:]) * 1_000_000 + int(r["measurement_configurations"]["index"])
         for r in records(path)

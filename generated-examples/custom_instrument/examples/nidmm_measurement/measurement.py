@@ -21,20 +21,24 @@ import nidmm
 from custom_instrument_client import (
     CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
     CustomInstrumentSessionConstructor,
+    local_runtime,
 )
-from custom_instrument_client.stopping import wait_until_stopped
+from custom_instrument_client.stopping import stop_requests
 
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
 measurement_service = nims.MeasurementService(
     service_config_path=SERVICE_DIRECTORY / "NIDmmMeasurement.serviceconfig",
-    ui_file_paths=[],
+    ui_file_paths=[SERVICE_DIRECTORY / "NIDmmMeasurement.measui"],
 )
 
 # How to open the instrument when this plug-in is the first to use it; a session
 # that TestStand setup opened keeps its own protocol and register map.
 PROTOCOL = "SPI"
-REGISTER_MAP = str(SERVICE_DIRECTORY.parent / "register_map.csv")
+# examples/register_map.csv; a folder written by scripts/deploy.py carries its own copy.
+_OWN_REGISTER_MAP = SERVICE_DIRECTORY / "register_map.csv"
+_SHARED_REGISTER_MAP = SERVICE_DIRECTORY.parent / "register_map.csv"
+REGISTER_MAP = str(_OWN_REGISTER_MAP if _OWN_REGISTER_MAP.exists() else _SHARED_REGISTER_MAP)
 GAIN_REGISTER = "GAIN"
 RELAY_PORT, RELAY_CHANNEL = 0, 0
 
@@ -124,11 +128,17 @@ def main() -> None:
             f"error: {error}. Without NI software, start the local runtime and set "
             "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
         )
-    try:
-        print(f"hosting {measurement_service.service_info.service_class}", flush=True)
-        wait_until_stopped()
-    finally:
-        measurement_service.close_service()
+    except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
+        sys.exit(
+            f"error: could not register with NI Discovery Service ({type(error).__name__}: "
+            f"{error}).{local_runtime.hint()}"
+        )
+    with stop_requests() as stopper:
+        try:
+            print(f"hosting {measurement_service.service_info.service_class}", flush=True)
+            stopper.wait()
+        finally:
+            measurement_service.close_service()
 
 
 if __name__ == "__main__":

@@ -15,14 +15,18 @@ from pathlib import Path
 import ni_measurement_plugin_sdk_service as nims
 import nidcpower
 
-from json_logger_client import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
-from json_logger_client.stopping import wait_until_stopped
+from json_logger_client import (
+    JSON_LOGGER_INSTRUMENT_TYPE,
+    JsonLoggerSessionConstructor,
+    local_runtime,
+)
+from json_logger_client.stopping import stop_requests
 
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
 measurement_service = nims.MeasurementService(
     service_config_path=SERVICE_DIRECTORY / "NIDCPowerMeasurement.serviceconfig",
-    ui_file_paths=[],
+    ui_file_paths=[SERVICE_DIRECTORY / "NIDCPowerMeasurement.measui"],
 )
 
 
@@ -119,11 +123,17 @@ def main() -> None:
             f"error: {error}. Without NI software, start the local runtime and set "
             "NI_LOCAL_RUNTIME to its address (see examples/README.md)."
         )
-    try:
-        print(f"hosting {measurement_service.service_info.service_class}", flush=True)
-        wait_until_stopped()
-    finally:
-        measurement_service.close_service()
+    except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
+        sys.exit(
+            f"error: could not register with NI Discovery Service ({type(error).__name__}: "
+            f"{error}).{local_runtime.hint()}"
+        )
+    with stop_requests() as stopper:
+        try:
+            print(f"hosting {measurement_service.service_info.service_class}", flush=True)
+            stopper.wait()
+        finally:
+            measurement_service.close_service()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 #!/bin/sh
-# Starts this measurement plug-in (POSIX twin of start.bat). The first run
-# creates .venv here and installs requirements.txt.
+# Starts this measurement plug-in (POSIX twin of start.bat). The
+# first run builds .venv here (venv_setup.py; pip's output goes to venv-install.log).
+# Python: $PYTHON if set, else python3.
 set -eu
 cd "$(dirname "$0")"
-if [ ! -f .venv/installed ]; then
-    [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
-    touch .venv/installed
+if ! "${PYTHON:-python3}" venv_setup.py; then
+    echo "start.sh: .venv is not ready; see the error above and $PWD/venv-install.log." \
+        "Set PYTHON to a Python 3.10+ interpreter to choose another Python." >&2
+    exit 1
 fi
 exec .venv/bin/python measurement.py "$@"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,11 +50,32 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+# On Windows a clean stop is Ctrl+Break to the child's own process group: terminate()
+# there is TerminateProcess, after which the server neither unregisters nor closes.
+if sys.platform == "win32":
+    NEW_PROCESS_GROUP = subprocess.CREATE_NEW_PROCESS_GROUP
+else:
+    NEW_PROCESS_GROUP = 0
+
+
+def stop_cleanly(process: subprocess.Popen[str]) -> None:
+    """Ask a child to stop as a user would: Ctrl+Break on Windows, SIGTERM on POSIX."""
+    if sys.platform == "win32":
+        process.send_signal(signal.CTRL_BREAK_EVENT)
+    else:
+        process.terminate()
+
+
 @contextmanager
 def started(command: list[str], ready: str, environment: dict[str, str]) -> Iterator[str]:
     """Run `command` until the block ends; yield its first line after the `ready` prefix."""
     process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=environment
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment,
+        creationflags=NEW_PROCESS_GROUP,
     )
     try:
         assert process.stdout is not None
@@ -62,7 +84,7 @@ def started(command: list[str], ready: str, environment: dict[str, str]) -> Iter
             raise RuntimeError(f"{' '.join(command)} did not start (said {line!r})")
         yield line.removeprefix(ready).strip()
     finally:
-        process.terminate()
+        stop_cleanly(process)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -2,7 +2,8 @@
 
 Template-owned, rendered from the RPC answers: `copier update` rewrites it.
 Each RPC is answered with the status the DESIGN's error table gives: the
-ServiceError a resource raises keeps its code, PermissionError becomes
+ServiceError a resource raises keeps its code, a Windows sharing violation
+(another program holds the file) FAILED_PRECONDITION, PermissionError
 PERMISSION_DENIED, running out of file descriptors RESOURCE_EXHAUSTED, anything
 else INTERNAL with what failed.
 """
@@ -21,6 +22,7 @@ from custom_instrument_client.stubs import custom_instrument_pb2 as pb2
 from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grpc
 
 from .errors import InvalidArgumentError, ServiceError
+from .files import is_sharing_violation
 from .resource import CustomInstrumentResource
 from .sessions import SessionRegistry
 
@@ -49,6 +51,13 @@ def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, 
             _logger.info("%s: %s: %s", rpc, error.code.name, error)
             context.abort(error.code, str(error))
         except PermissionError as error:
+            if is_sharing_violation(error):
+                _logger.info("%s: sharing violation: %s", rpc, error)
+                context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"{rpc}: another program has {error.filename!r} open and does not share "
+                    f"it ({error.strerror}). Close it there, or choose another resource.",
+                )
             _logger.warning("%s: permission denied: %s", rpc, error)
             context.abort(
                 grpc.StatusCode.PERMISSION_DENIED,

@@ -14,6 +14,8 @@ import grpc
 from ni.measurementlink.discovery.v1.client import DiscoveryClient
 from ni_grpc_extensions.channelpool import GrpcChannelPool
 
+from . import local_runtime
+
 
 class ServiceIdentity(NamedTuple):
     """How NI Discovery Service knows the service, and how to start it."""
@@ -106,7 +108,8 @@ class ServiceConnection:
             raise ServiceNotFoundError(
                 f"NI Discovery Service could not locate {self.identity.describe()}: "
                 f"{type(error).__name__}: {_details(error)}. Start the service "
-                f"({self.identity.start_hint}), or pass address='host:port' to connect directly."
+                f"({self.identity.start_hint}), or pass address='host:port' to connect "
+                f"directly.{local_runtime.hint()}"
             ) from error
         return location.insecure_address
 

@@ -1,7 +1,9 @@
-"""Command line: serve JsonLogger on localhost until SIGINT, SIGTERM or Enter.
+"""Command line: serve JsonLogger on localhost until asked to stop.
 
 Template-owned. NI Discovery Service starts the server through start.bat with no
-console, so stopping never depends on stdin (see json_logger_client.stopping).
+console, so stopping never depends on stdin: SIGINT, SIGTERM, Windows' Ctrl+C,
+Ctrl+Break and console close, or Enter at a real console (see
+json_logger_client.stopping). Every clean stop unregisters and closes every session.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import grpc
 
-from json_logger_client.stopping import wait_until_stopped
+from json_logger_client import local_runtime
+from json_logger_client.stopping import stop_requests
 from json_logger_client.stubs import json_logger_admin_pb2_grpc as admin_pb2_grpc
 from json_logger_client.stubs import json_logger_pb2 as pb2
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
@@ -34,6 +37,9 @@ SESSIONS_HELP = "python -m json_logger_server sessions --help"
 # The .serviceconfig sits in the server project directory, three levels above this file.
 SERVER_DIRECTORY = Path(__file__).resolve().parents[2]
 DEFAULT_SERVICE_CONFIG = SERVER_DIRECTORY / "JsonLogger.serviceconfig"
+# Seconds in-flight RPCs get to finish once a stop is asked for. Unregistering, this
+# and closing the sessions stay within the 5 s Windows allows after a console close.
+SHUTDOWN_GRACE = 2.0
 _logger = logging.getLogger(__name__)
 
 
@@ -82,10 +88,10 @@ def raise_open_file_limit() -> None:
     file), and many systems start processes with a soft limit of 1,024, which one
     station's plug-ins can reach; the hard limit is what the system allows.
     """
-    try:
-        import resource as limits  # the standard library's, not this package's .resource
-    except ImportError:
+    if sys.platform == "win32":
         return
+    import resource as limits  # the standard library's, not this package's .resource
+
     soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
     if soft == limits.RLIM_INFINITY or (hard != limits.RLIM_INFINITY and soft >= hard):
         return
@@ -137,27 +143,30 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    server.start()
-    try:
-        with ExitStack() as stack:
-            # Runs first on the way out: probes see NOT_SERVING before anything stops.
-            stack.callback(health.enter_graceful_shutdown)
-            if service_info is not None:
-                try:
-                    stack.enter_context(registered(service_info, port))
-                except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
-                    print(
-                        "error: could not register with NI Discovery Service "
-                        f"({type(error).__name__}: {error}). Start NI Discovery Service, "
-                        "or pass --no-discovery to serve without it.",
-                        file=sys.stderr,
-                    )
-                    return 1
-            print(f"listening on {HOST}:{port}", flush=True)
-            wait_until_stopped()
-    finally:
-        server.stop(grace=2).wait()
-        pool.shutdown(wait=False)
-        for name, failure in registry.close_all():
-            _logger.error("Closing session %s failed: %s", name, failure)
+    with stop_requests() as stopper:
+        server.start()
+        try:
+            with ExitStack() as stack:
+                # Runs first on the way out: probes see NOT_SERVING before anything stops.
+                stack.callback(health.enter_graceful_shutdown)
+                if service_info is not None:
+                    try:
+                        stack.enter_context(registered(service_info, port))
+                    except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
+                        print(
+                            "error: could not register with NI Discovery Service "
+                            f"({type(error).__name__}: {error}). Start NI Discovery Service, "
+                            f"or pass --no-discovery to serve without it.{local_runtime.hint()}",
+                            file=sys.stderr,
+                        )
+                        return 1
+                print(f"listening on {HOST}:{port}", flush=True)
+                stopper.wait()
+        finally:
+            server.stop(grace=SHUTDOWN_GRACE).wait()
+            pool.shutdown(wait=False)
+            still_open = len(registry)
+            for name, failure in registry.close_all():
+                _logger.error("Closing session %s failed: %s", name, failure)
+            _logger.info("Stopped (%s); closed %d session(s).", stopper.reason, still_open)
     return 0

@@ -28,16 +28,10 @@ from typing import Any, Protocol, cast
 from json_logger_client.stubs import json_logger_pb2 as pb2
 
 from .errors import InvalidArgumentError
+from .files import open_append, path_problem
 
 ACCEPTED_SUFFIXES = (".ndjson", ".log", ".txt")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
-# Append-only, unbuffered: each record is one write(2) that reaches the OS before
-# the RPC returns, so it survives the server being killed right after. Read access
-# is for the NDJSON check, made through this same descriptor so that the file
-# checked is the file written.
-_OPEN_FLAGS = (
-    os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-)
 
 
 class JsonLoggerResource:
@@ -51,7 +45,17 @@ class JsonLoggerResource:
 
     @staticmethod
     def resource_key(file_path: str) -> str:
-        """Return one key per file, however the path is spelled; refuse unsupported names."""
+        """Return one key per file, however the path is spelled; refuse unsupported names.
+
+        The key is for finding the session only: the file is opened with the
+        name as given (open), so Windows keeps its case.
+        """
+        problem = path_problem(file_path)
+        if problem:
+            raise InvalidArgumentError(
+                f"Cannot use {file_path!r}: it {problem}. Choose a name a Windows test "
+                "station accepts too."
+            )
         path = Path(file_path)
         if path.suffix.lower() not in ACCEPTED_SUFFIXES:
             raise InvalidArgumentError(
@@ -62,17 +66,25 @@ class JsonLoggerResource:
 
     @classmethod
     def open(cls, resource_key: str, request: pb2.InitializeFileRequest) -> JsonLoggerResource:
-        """Open (or create) the log file; an existing non-empty file must already be NDJSON."""
-        path = Path(resource_key)
+        """Open (or create) the log file; an existing non-empty file must already be NDJSON.
+
+        Opens the path as the client gave it (the operating system follows
+        links), never a name derived from the key. Each record is one append:
+        unbuffered, it reaches the OS before the RPC returns and so survives the
+        server being killed right after. Reads (the NDJSON check) use the same
+        descriptor, so the file checked is the file written.
+        """
         requested = request.file_path
-        if not path.parent.is_dir():
+        given = Path(requested)
+        if not given.parent.is_dir():
             raise InvalidArgumentError(
-                f"Cannot open {requested!r}: the directory {str(path.parent)!r} does not exist. "
+                f"Cannot open {requested!r}: the directory {str(given.parent)!r} does not exist. "
                 "Create it first or choose a file in an existing directory."
             )
-        if path.is_dir():
+        if given.is_dir():
             raise InvalidArgumentError(f"Cannot open {requested!r}: it is a directory, not a file.")
-        descriptor = os.open(path, _OPEN_FLAGS, 0o666)
+        descriptor = open_append(requested)
+        path = Path(resource_key)
         try:
             size, needs_newline = _check_log(path, descriptor, requested)
             resource = cls(path, descriptor, size)
@@ -254,7 +266,7 @@ def _check_log(path: Path, descriptor: int, requested: str) -> tuple[int, bool]:
         before = _hash_prefix(descriptor, known.prefix)
         if before is not None and before.digest() == known.digest:
             start, lines, digest = known.prefix, known.lines, before
-    prefix, lines = _check_lines(path, descriptor, start, size, lines, digest)
+    prefix, lines = _check_lines(requested, descriptor, start, size, lines, digest)
     _CHECKED_LOGS.put(key, _Checked(prefix, lines, digest.digest()))
     return size, prefix != size
 
@@ -274,7 +286,7 @@ def _hash_prefix(descriptor: int, length: int) -> _Digest | None:
 
 
 def _check_lines(
-    path: Path, descriptor: int, start: int, end: int, lines: int, digest: _Digest
+    name: str, descriptor: int, start: int, end: int, lines: int, digest: _Digest
 ) -> tuple[int, int]:
     """Check the lines of bytes [start, end), which start a line; `lines` newlines precede them.
 
@@ -294,14 +306,14 @@ def _check_lines(
             pending = block
             continue
         whole, pending = block[:cut], block[cut:]
-        _check_block(path, whole, lines + 1)
+        _check_block(name, whole, lines + 1)
         digest.update(whole)
         lines += whole.count(b"\n")
         prefix += cut
     if pending.strip():
         problem = _problem(pending)
         if problem:
-            raise _not_ndjson(path, lines + 1, problem)
+            raise _not_ndjson(name, lines + 1, problem)
     return prefix, lines
 
 
@@ -309,7 +321,7 @@ _SCAN = make_scanner(cast("Any", json.JSONDecoder()))
 _JSON_SPACE = " \t\r"
 
 
-def _check_block(path: Path, block: bytes, first_line: int) -> None:
+def _check_block(name: str, block: bytes, first_line: int) -> None:
     """Refuse whole lines that are not all JSON objects, naming the first bad one."""
     if _all_objects(block):
         return
@@ -317,7 +329,7 @@ def _check_block(path: Path, block: bytes, first_line: int) -> None:
         if raw.strip():
             problem = _problem(raw)
             if problem:
-                raise _not_ndjson(path, number, problem)
+                raise _not_ndjson(name, number, problem)
 
 
 def _all_objects(block: bytes) -> bool:
@@ -350,8 +362,8 @@ def _problem(line: bytes) -> str | None:
     return None if isinstance(value, dict) else "is not a JSON object"
 
 
-def _not_ndjson(path: Path, number: int, problem: str) -> InvalidArgumentError:
+def _not_ndjson(name: str, number: int, problem: str) -> InvalidArgumentError:
     return InvalidArgumentError(
-        f"{str(path)!r} is not NDJSON: line {number} {problem}. "
+        f"{name!r} is not NDJSON: line {number} {problem}. "
         "Choose a new file or an existing NDJSON log."
     )
