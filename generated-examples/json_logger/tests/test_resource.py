@@ -515,6 +515,30 @@ def test_out_of_file_descriptors_is_resource_exhausted(
     assert [r["measurement_name"] for r in records(tmp_path / "after.ndjson")] == ["after"]
 
 
+# Runs its arguments as a command whose soft limit is 64 open files and hard limit 256,
+# as many systems start processes with a soft limit far below the hard one.
+_WITH_SOFT_64_HARD_256 = (
+    "import os, resource, sys; "
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 256)); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def test_server_lifts_its_soft_open_file_limit_to_the_hard_one(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    if sys.platform == "win32":
+        pytest.skip("RLIMIT_NOFILE is POSIX; the Windows C runtime's limit is 8,192")
+    server = start_server(wrapper=[sys.executable, "-c", _WITH_SOFT_64_HARD_256])
+    channel, stub = connect(server.address)
+    with channel:
+        # Each session holds its log open: 100 of them need more than the soft 64.
+        opened = [initialize(stub, str(tmp_path / f"{n}.ndjson")).session_name for n in range(100)]
+        for session_name in opened:
+            close(stub, session_name)
+    assert len(set(opened)) == 100
+
+
 def test_concurrent_writers_never_interleave(stub: Stub, tmp_path: Path) -> None:
     path = tmp_path / "shared.ndjson"
     session_name = initialize(stub, str(path)).session_name
