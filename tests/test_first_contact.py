@@ -104,13 +104,14 @@ def test_unreachable_package_index_is_named_with_the_command_to_run(
         assert copier_alone.TOOLS_LINE.format(installer="uv" if with_uv else "pip") in said
         assert "the package index could not be reached" in said, said
         assert "Once the network is back, run in the project directory:" in said, said
-        assert "scripts/generate_stubs.py" in said and "run the same `copier copy` again" in said
+        assert "scripts/generate_stubs.py" in said and "scripts/format_sources.py" in said
+        assert "run the same `copier copy` again" in said
 
     assert not removed.exists()
     assert (kept / "client/src/json_logger_client/stubs/json_logger.proto").is_file()
     assert not (kept / "client/src/json_logger_client/stubs/json_logger_pb2.py").exists()
     # A half-built tool environment is not reused: the next attempt builds it anew.
-    environment = next((tmp_path / "cache" / pinned_tools.APPLICATION).glob("stub-tools-*"))
+    environment = next((tmp_path / "cache" / pinned_tools.APPLICATION).glob("code-tools-*"))
     assert not (environment / pinned_tools.INSTALLED_MARKER).exists()
 
 
@@ -160,7 +161,7 @@ def test_tool_environment_names_pins_and_python() -> None:
     name = pinned_tools.environment_name(
         {"mypy-protobuf": "5.1.0", "grpcio-tools": "1.80.1"}, (3, 12)
     )
-    assert name == "stub-tools-py312-grpcio-tools-1.80.1-mypy-protobuf-5.1.0"
+    assert name == "code-tools-py312-grpcio-tools-1.80.1-mypy-protobuf-5.1.0"
 
 
 def harness_copy(dest: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -227,3 +228,16 @@ def test_copy_outside_git_commits_the_render_as_its_author(tmp_path: Path) -> No
     assert f"Committed the render to a new git repository in {dest}." in result.stdout
     assert git_out(dest, "log", "--format=%an <%ae>") == "Ada Tester <ada@localhost>\n"
     assert git_out(dest, "status", "--porcelain", "--ignored") == ""
+
+
+def test_formatter_pin_is_the_one_the_checks_use() -> None:
+    """The copy formats with the ruff that check.py later checks with, or the two disagree."""
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "template" / "requirements-dev.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert pinned_tools.PINNED["ruff"] == pins["ruff"], (
+        "scripts/pinned_tools.py pins ruff "
+        f"{pinned_tools.PINNED['ruff']} but requirements-dev.txt pins {pins['ruff']}"
+    )

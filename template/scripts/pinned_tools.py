@@ -1,10 +1,12 @@
-r"""The pinned stub generators, in an environment of their own.
+r"""The pinned code tools (stub generators, formatter), in an environment of their own.
 
-`copier copy` runs scripts/generate_stubs.py with Copier's own Python, which holds
-Copier and nothing else. The generators embed their versions in the stubs, so
-only the pinned versions give the same bytes everywhere. When the running Python
-does not have them, they are installed once per version set (and Python version)
-into the user's cache directory and reused by every later copy and script run:
+`copier copy` runs scripts/generate_stubs.py and scripts/format_sources.py with
+Copier's own Python, which holds Copier and nothing else. The generators embed
+their versions in the stubs and each ruff release formats a little differently,
+so only the pinned versions give the same bytes everywhere. When the running
+Python does not have them, they are installed once per version set (and Python
+version) into the user's cache directory and reused by every later copy and
+script run:
 
     Windows  %LOCALAPPDATA%\ni-session-service-template\Cache\<environment>
     macOS    ~/Library/Caches/ni-session-service-template/<environment>
@@ -28,7 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO
 
-PINNED = {"grpcio-tools": "1.80.1", "mypy-protobuf": "5.1.0"}
+# The same versions as requirements-dev.txt, so the development environment has them too.
+PINNED = {"grpcio-tools": "1.80.1", "mypy-protobuf": "5.1.0", "ruff": "0.17.6"}
 APPLICATION = "ni-session-service-template"
 CACHE_VARIABLE = "NI_SESSION_TEMPLATE_CACHE"
 INSTALLED_MARKER = "installed-pins.txt"
@@ -86,7 +89,7 @@ def cache_root(platform: str, environ: Mapping[str, str], home: Path) -> Path:
 def environment_name(pins: Mapping[str, str], version: tuple[int, int]) -> str:
     """Return the folder name of the environment for `pins` on Python `version`."""
     parts = [f"{name}-{pinned}" for name, pinned in sorted(pins.items())]
-    return f"stub-tools-py{version[0]}{version[1]}-" + "-".join(parts)
+    return f"code-tools-py{version[0]}{version[1]}-" + "-".join(parts)
 
 
 def environment_python(environment: Path, platform: str = sys.platform) -> Path:
@@ -209,6 +212,7 @@ def install_failure(environment: Path, output: str, code: int) -> str:
         f"{last_lines}\n"
         "Once the network is back, run in the project directory:\n"
         f'    "{sys.executable}" scripts/generate_stubs.py\n'
+        f'    "{sys.executable}" scripts/format_sources.py\n'
         "or, when `copier copy` removed the new project, run the same `copier copy` again."
     )
 
