@@ -9,7 +9,7 @@ from pathlib import Path
 
 from _bench.environment import render_and_measure
 from _bench.plan import FULL, QUICK
-from _bench.report import machine, print_report, write_json
+from _bench.report import Results, machine, print_report, write_json
 from _bench.scenarios import measure_all
 from _bench.servers import KIND_BASELINE, KIND_REFERENCE
 from _bench.servicers import serve
@@ -49,9 +49,10 @@ def measure(args: argparse.Namespace) -> int:
     info = machine()
     table, evidence = measure_all(plan)
     elapsed = time.perf_counter() - started
-    print_report(table, evidence, info, elapsed, args.quick, previous)
+    results = Results(table, evidence, info, elapsed, plan, args.quick)
+    print_report(results, previous)
     if args.json:
-        write_json(args.json, table, evidence, info, elapsed, plan, args.quick)
+        write_json(args.json, results)
     return 0
 
 

@@ -10,14 +10,21 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from _bench.plan import Plan
-from _bench.project import CONFIGURATIONS, MEASUREMENT, OUTPUTS, UNSPECIFIED, modules
+from _bench.project import (
+    CONFIGURATIONS,
+    INITIALIZE_NEW,
+    MEASUREMENT,
+    OUTPUTS,
+    UNSPECIFIED,
+    modules,
+)
 
-POOL_SIZE = 8  # threads that open and close sessions in bulk
+POOL_SIZE = 8  # clients of a server's pool, which open and close sessions in bulk
 Window = Callable[[float, float], None]  # told when a measured window opens and closes
 
 
@@ -63,9 +70,25 @@ class Client:
         """Close a session."""
         self._stub.CloseFile(self._pb2.CloseFileRequest(session_name=session_name))
 
+    def open_close(self, path: Path) -> None:
+        """Open or attach to the session for `path`, then close it."""
+        self.close_session(self.initialize(path))
+
     def close(self) -> None:
         """Close the channel."""
         self._channel.close()
+
+
+def close_all(clients: Iterable[Client]) -> None:
+    """Close the channels of `clients`."""
+    for client in clients:
+        client.close()
+
+
+def _window(plan: Plan) -> tuple[float, float]:
+    """The measured window of a throughput round that starts now: after the warm-up."""
+    begin = time.perf_counter() + plan.warmup_s
+    return begin, begin + plan.window_s
 
 
 def log_records(
@@ -98,8 +121,7 @@ def log_records(
     for _ in workers:
         ready.acquire()
     go.set()
-    begin = time.perf_counter() + plan.warmup_s
-    on_window(begin, begin + plan.window_s)
+    on_window(*_window(plan))
     records = sum(results.get() for _ in workers)
     for worker in workers:
         worker.join()
@@ -143,16 +165,14 @@ def _log_loop(
         thread.start()
     ready.wait()
     go()
-    begin = time.perf_counter() + plan.warmup_s
-    window.extend((begin, begin + plan.window_s))
+    window.extend(_window(plan))
     start.set()
     on_window(*window)
     for thread in threads:
         thread.join()
     for name in sorted(set(names)):
         clients[0].close_session(name)
-    for client in clients:
-        client.close()
+    close_all(clients)
     return sum(counts)
 
 
@@ -182,8 +202,8 @@ def init_close_latencies(clients: Sequence[Client], path: Path, samples: int) ->
         barrier.wait()
         for _ in range(samples):
             begin = time.perf_counter()
-            client.close_session(client.initialize(own))
-            latencies[index].append((time.perf_counter() - begin) * 1000)
+            client.open_close(own)
+            latencies[index].append(_ms_since(begin))
 
     run_threads(run, len(clients))
     return [value for per_client in latencies for value in per_client]
@@ -214,10 +234,10 @@ def open_sessions(pool: Sequence[Client], paths: Sequence[Path]) -> list[str]:
 
     def run(index: int) -> None:
         client = pool[index]
-        for i in range(index, len(paths), POOL_SIZE):
+        for i in range(index, len(paths), len(pool)):
             names[i] = client.initialize(paths[i])
 
-    run_threads(run, POOL_SIZE)
+    run_threads(run, len(pool))
     return names
 
 
@@ -226,10 +246,15 @@ def close_sessions(pool: Sequence[Client], names: Sequence[str]) -> None:
 
     def run(index: int) -> None:
         client = pool[index]
-        for name in names[index::POOL_SIZE]:
+        for name in names[index :: len(pool)]:
             client.close_session(name)
 
-    run_threads(run, POOL_SIZE)
+    run_threads(run, len(pool))
+
+
+def _ms_since(begin: float) -> float:
+    """Milliseconds from `begin` (a `time.perf_counter` reading) to now."""
+    return (time.perf_counter() - begin) * 1000
 
 
 def timed_ms(action: Callable[[], object], samples: int) -> list[float]:
@@ -238,15 +263,36 @@ def timed_ms(action: Callable[[], object], samples: int) -> list[float]:
     for _ in range(samples):
         begin = time.perf_counter()
         action()
-        values.append((time.perf_counter() - begin) * 1000)
+        values.append(_ms_since(begin))
     return values
 
 
-class Countdown:
+def timed_open(client: Client, path: Path) -> float:
+    """Milliseconds of one InitializeFile (INITIALIZE_NEW) on `path`; the session is then closed."""
+    begin = time.perf_counter()
+    name = client.initialize(path, INITIALIZE_NEW)
+    elapsed = _ms_since(begin)
+    client.close_session(name)
+    return elapsed
+
+
+def open_close_cycles(pool: Sequence[Client], stem: Path, total: int) -> None:
+    """`total` Initialize+Close pairs shared among the pool's clients, each on its own file."""
+    turns = _Countdown(total)
+
+    def run(index: int) -> None:
+        client = pool[index]
+        path = stem.with_name(f"{stem.name}-{index}.ndjson")
+        while turns.take():
+            client.open_close(path)
+
+    run_threads(run, len(pool))
+
+
+class _Countdown:
     """Hands out `total` turns to any number of threads."""
 
     def __init__(self, total: int) -> None:
-        """Start with `total` turns."""
         self._left = total
         self._lock = threading.Lock()
 
@@ -255,11 +301,3 @@ class Countdown:
         with self._lock:
             self._left -= 1
             return self._left >= 0
-
-
-def cycle(pool: list[Client], stem: Path, turns: Countdown, index: int) -> None:
-    """Initialize+Close on this thread's file, with its pool client, until the turns run out."""
-    client = pool[index]
-    path = stem.with_name(f"{stem.name}-{index}.ndjson")
-    while turns.take():
-        client.close_session(client.initialize(path))

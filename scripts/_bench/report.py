@@ -7,7 +7,7 @@ import json
 import os
 import platform
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,49 +90,47 @@ def render_table(table: Table, previous: dict[str, Any] | None) -> str:
     return "\n".join([fmt(header), rule, *(fmt(cells) for cells in lines)])
 
 
-def print_report(
-    table: Table,
-    evidence: dict[str, Any],
-    info: dict[str, Any],
-    elapsed: float,
-    quick: bool,
-    previous: dict[str, Any] | None,
-) -> None:
+@dataclass(frozen=True)
+class Results:
+    """What one measuring run found, and where and how it ran."""
+
+    table: Table
+    evidence: dict[str, Any]
+    machine: dict[str, Any]
+    seconds: float
+    plan: Plan
+    quick: bool
+
+
+def print_report(results: Results, previous: dict[str, Any] | None) -> None:
     """Print the table, the servers' CPU use while logging, the machine and missed targets."""
-    print(render_table(table, previous))
-    cpu = evidence.get("throughput", {})
+    print(render_table(results.table, previous))
+    cpu = results.evidence.get("throughput", {})
     busy = ", ".join(
         f"{key} {_format(v[KIND_GENERATED], 'cores')} / {_format(v[KIND_BASELINE], 'cores')}"
         for key, v in cpu.items()
     )
     print(f"\nserver CPU in cores (generated / baseline) while logging: {busy}")
+    info = results.machine
     print(
         f"{info['cpus']} CPUs, {info['memory_gib']} GiB, Python {info['python']}, "
         f"grpcio {info['grpcio']}, load average at start {info['load_average_at_start']}; "
-        f"{'quick' if quick else 'full'} run, {elapsed:.0f} s"
+        f"{'quick' if results.quick else 'full'} run, {results.seconds:.0f} s"
     )
-    missed = [row.key for row in table.rows if row.met is False]
+    missed = [row.key for row in results.table.rows if row.met is False]
     if missed:
         print(f"targets missed: {', '.join(missed)}")
 
 
-def write_json(
-    path: Path,
-    table: Table,
-    evidence: dict[str, Any],
-    info: dict[str, Any],
-    elapsed: float,
-    plan: Plan,
-    quick: bool,
-) -> None:
+def write_json(path: Path, results: Results) -> None:
     """Write the run to `path` as the JSON document `--compare` reads."""
     document = {
-        "command": "python3 scripts/bench.py" + (" --quick" if quick else ""),
-        "quick": quick,
-        "plan": asdict(plan),
-        "machine": info,
-        "seconds": round(elapsed, 1),
-        "rows": [asdict(row) for row in table.rows],
-        "evidence": evidence,
+        "command": "python3 scripts/bench.py" + (" --quick" if results.quick else ""),
+        "quick": results.quick,
+        "plan": asdict(results.plan),
+        "machine": results.machine,
+        "seconds": round(results.seconds, 1),
+        "rows": [asdict(row) for row in results.table.rows],
+        "evidence": results.evidence,
     }
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _bench import ENTRY
-from _bench.load import POOL_SIZE, Client
+from _bench.load import POOL_SIZE, Client, close_all
 from _bench.project import SERVER_PACKAGE
 
 KIND_GENERATED, KIND_BASELINE, KIND_REFERENCE = "generated", "baseline", "reference"
+COMPARED = (KIND_GENERATED, KIND_BASELINE)  # the servers of every row
+ALL_KINDS = (*COMPARED, KIND_REFERENCE)  # and the one of the rows it is worth measuring on
 LISTENING = "listening on "  # what a server prints, then its address, once it serves
 
 
@@ -45,8 +47,7 @@ class Target:
 
     def close_pool(self) -> None:
         """Close the pool's channels, if it was ever created."""
-        for client in self._pool:
-            client.close()
+        close_all(self._pool)
         self._pool.clear()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from _bench.servers import KIND_BASELINE, KIND_GENERATED
@@ -38,15 +39,38 @@ class Table:
         """Start empty."""
         self.rows: list[Row] = []
 
-    def add(self, key: str, label: str, unit: str, values: dict[str, float | None]) -> Row:
-        """Add a row; its ratio is generated / baseline when both are there."""
+    def add(
+        self,
+        key: str,
+        label: str,
+        unit: str,
+        values: Mapping[str, float | None],
+        *,
+        ratio: bool = True,
+    ) -> Row:
+        """Add a row; with `ratio`, its ratio is generated / baseline when both are there."""
         row = Row(key, label, unit, dict(values))
         generated, baseline = values.get(KIND_GENERATED), values.get(KIND_BASELINE)
-        if generated is not None and baseline:
+        if ratio and generated is not None and baseline:
             row.ratio = generated / baseline
         self.rows.append(row)
         return row
 
-    def get(self, key: str) -> Row:
-        """The row called `key`."""
-        return next(row for row in self.rows if row.key == key)
+    def add_limited(
+        self,
+        key: str,
+        label: str,
+        unit: str,
+        values: Mapping[str, float | None],
+        *,
+        target: str,
+        maximum: float,
+    ) -> Row:
+        """Add a row with no ratio whose generated value should stay at or below `maximum`.
+
+        `target` is how the table shows that limit.
+        """
+        row = self.add(key, label, unit, values, ratio=False)
+        row.target = target
+        row.judge(row.values.get(KIND_GENERATED), maximum=maximum)
+        return row
