@@ -12,7 +12,7 @@ One command runs as three kinds of process, each of them scripts/bench.py:
 
 `cli` reads the command line, `plan` says how much a run measures, `project` is
 what the benchmark knows of the rendered JSON logger, `proc` what /proc says
-about a server, and `table` holds the rows.
+about a server, `figures` turns samples into figures, and `table` holds the rows.
 """
 
 from pathlib import Path
