@@ -99,11 +99,12 @@ def log_records(
     plan: Plan,
     on_window: Window,
 ) -> int:
-    """Records logged inside the measured window by one client per path, in `processes`.
+    """Records logged inside the measured window by one client per path.
 
-    With `shared`, every client attaches to the session of the first path.
-    `on_window(begin, end)` is told when the window is, in `time.perf_counter`
-    seconds.
+    The clients are threads of this process, or of `processes` client processes
+    that start logging together. With `shared`, every client attaches to the
+    session of the first path. `on_window(begin, end)` is told when the window
+    is, in `time.perf_counter` seconds.
     """
     if processes == 1:
         return _log_loop(address, paths, shared, plan, on_window=on_window)

@@ -18,7 +18,7 @@ from _bench.project import SERVER_PACKAGE
 
 KIND_GENERATED, KIND_BASELINE, KIND_REFERENCE = "generated", "baseline", "reference"
 COMPARED = (KIND_GENERATED, KIND_BASELINE)  # the servers of every row
-ALL_KINDS = (*COMPARED, KIND_REFERENCE)  # and the one of the rows it is worth measuring on
+ALL_KINDS = (*COMPARED, KIND_REFERENCE)  # with NI's design, on the rows where it differs
 LISTENING = "listening on "  # what a server prints, then its address, once it serves
 
 
