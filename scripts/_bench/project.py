@@ -1,0 +1,59 @@
+"""The render under test as the benchmark sees it: its packages, wire values and records.
+
+Its packages are installed only in the environment the outer process builds, so
+they are imported by name, on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+SERVER_PACKAGE = "json_logger_server"
+CLIENT_PACKAGE = "json_logger_client"
+UNSPECIFIED, INITIALIZE_NEW = 0, 1  # SessionInitializationBehavior on the wire
+# A record as the benchmark logs it, and as the pre-filled logs hold it.
+MEASUREMENT = "leakage"
+CONFIGURATIONS = {"voltage": "3.3", "current_limit": "0.01", "aperture": "0.02"}
+OUTPUTS = {"measured_current": "0.00998", "status": "pass", "duration_s": "0.0413"}
+
+
+@dataclass(frozen=True)
+class Modules:
+    """grpc and the render's packages, imported by name: they exist only in the bench venv."""
+
+    grpc: Any
+    pb2: Any
+    pb2_grpc: Any
+    client: Any
+    server_main: Any
+    behavior: Any  # the NI SDK's SessionInitializationBehavior
+
+
+@functools.cache
+def modules() -> Modules:
+    """Import grpc, the generated stubs and packages (once)."""
+    return Modules(
+        grpc=importlib.import_module("grpc"),
+        pb2=importlib.import_module(f"{CLIENT_PACKAGE}.stubs.json_logger_pb2"),
+        pb2_grpc=importlib.import_module(f"{CLIENT_PACKAGE}.stubs.json_logger_pb2_grpc"),
+        client=importlib.import_module(CLIENT_PACKAGE),
+        server_main=importlib.import_module(f"{SERVER_PACKAGE}.main"),
+        behavior=importlib.import_module(
+            "ni.measurementlink.sessionmanagement.v1.client"
+        ).SessionInitializationBehavior,
+    )
+
+
+def record_line() -> bytes:
+    """Return one NDJSON record as the generated server writes it."""
+    record = {
+        "timestamp": "2025-01-01 00:00:00",
+        "measurement_name": MEASUREMENT,
+        "measurement_configurations": CONFIGURATIONS,
+        "measurement_outputs": OUTPUTS,
+    }
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,439 @@
+"""Which rows a run measures, and how: each step adds its rows to the table.
+
+Every comparison alternates its subjects in rounds and reports medians (see
+`figures`), so a change in the machine's load hits every subject alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from _bench.figures import (
+    alternating,
+    collect,
+    delta,
+    median,
+    medians,
+    per_1000,
+    percentile,
+    ratio,
+)
+from _bench.load import (
+    Client,
+    close_all,
+    close_sessions,
+    init_close_latencies,
+    log_records,
+    open_close_cycles,
+    open_sessions,
+    timed_ms,
+    timed_open,
+)
+from _bench.plan import Plan
+from _bench.proc import CpuSampler, rss_mib, settled_fds
+from _bench.project import (
+    CONFIGURATIONS,
+    INITIALIZE_NEW,
+    MEASUREMENT,
+    OUTPUTS,
+    modules,
+    record_line,
+)
+from _bench.servers import (
+    ALL_KINDS,
+    COMPARED,
+    KIND_BASELINE,
+    KIND_GENERATED,
+    KIND_REFERENCE,
+    Target,
+    start_target,
+    stop_target,
+)
+from _bench.table import Table
+
+T = TypeVar("T")
+Targets = dict[str, Target]
+
+# key, label, clients, one shared session, client processes, the least gen/base ratio wanted
+THROUGHPUT = (
+    ("tput_1", "LogMeasurementData, 1 client", 1, False, 1, None),
+    ("tput_8", "LogMeasurementData, 8 clients, own sessions", 8, False, 1, 0.8),
+    ("tput_32", "LogMeasurementData, 32 clients, own sessions", 32, False, 1, 0.8),
+    ("tput_shared_8", "LogMeasurementData, 8 clients, one shared session", 8, True, 1, 0.6),
+    ("tput_shared_32", "LogMeasurementData, 32 clients, one shared session", 32, True, 1, 0.6),
+    ("tput_8_procs", "  same as 8 clients, from 2 client processes", 8, False, 2, None),
+)
+
+
+def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -> dict[str, Any]:
+    """Throughput rows; returns the servers' CPU use per row as evidence of saturation.
+
+    The ratio is the median of each round's generated/baseline ratio: the two
+    runs of a round are adjacent in time, so they share the machine's conditions.
+    """
+    cpu: dict[str, Any] = {}
+    for key, label, clients, shared, processes, minimum in THROUGHPUT:
+        rates: dict[str, list[float]] = {kind: [] for kind in COMPARED}
+        busy: dict[str, list[float]] = {kind: [] for kind in COMPARED}
+        for _, kind in alternating(COMPARED, plan.rounds):
+            rate, used = _throughput(targets[kind], work, clients, shared, processes, plan)
+            rates[kind].append(rate)
+            if used is not None:
+                busy[kind].append(used)
+        row = table.add(key, label, "records/s", medians(rates))
+        pairs = zip(rates[KIND_GENERATED], rates[KIND_BASELINE], strict=True)
+        row.ratio = median([generated / baseline for generated, baseline in pairs])
+        if minimum is not None:
+            row.target = f">= {minimum}x"
+            row.judge(row.ratio, minimum=minimum)
+        cpu[key] = {k: (median(v) if v else None) for k, v in busy.items()}
+    return cpu
+
+
+def _throughput(
+    target: Target, work: Path, clients: int, shared: bool, processes: int, plan: Plan
+) -> tuple[float, float | None]:
+    """Records per second with `clients` concurrent loggers; also the server's CPU (cores)."""
+    paths = [str(work / f"tput-{target.kind}-{i}.ndjson") for i in range(clients)]
+    sampler = CpuSampler(target.pid)
+    records = log_records(target.address, paths, shared, processes, plan, sampler.window)
+    return records / plan.window_s, sampler.result()
+
+
+def measure_init_close(table: Table, targets: Targets, work: Path, plan: Plan) -> None:
+    """Initialize+Close latency with 1 and 8 clients at once, each client on its own file."""
+    for count in (1, 8):
+        samples = _init_close_samples(
+            {kind: targets[kind].address for kind in COMPARED},
+            {kind: work / f"pair-{kind}-{count}.ndjson" for kind in COMPARED},
+            clients=count,
+            rounds=plan.latency_rounds,
+            per_client=max(3, plan.latency_batch // count * 2),
+        )
+        for fraction, name in ((0.5, "p50"), (0.99, "p99")):
+            table.add(
+                f"init_close_{count}_{name}",
+                f"Initialize+Close {name}, {count} client{'s' if count > 1 else ''}",
+                "ms",
+                {k: percentile(v, fraction) for k, v in samples.items()},
+            )
+
+
+def _init_close_samples(
+    addresses: dict[T, str], paths: dict[T, Path], *, clients: int, rounds: int, per_client: int
+) -> dict[T, list[float]]:
+    """Initialize+Close latencies per subject, from `clients` clients of its own at once.
+
+    An untimed pair per client first creates the files and warms the connections.
+    """
+    groups = {key: [Client(address) for _ in range(clients)] for key, address in addresses.items()}
+    for key, group in groups.items():
+        init_close_latencies(group, paths[key], 1)
+    samples = collect(
+        list(groups), rounds, lambda key: init_close_latencies(groups[key], paths[key], per_client)
+    )
+    close_all(client for group in groups.values() for client in group)
+    return samples
+
+
+def measure_scaling(table: Table, targets: Targets, work: Path, plan: Plan) -> dict[str, Any]:
+    """Initialize+Close with many sessions open, memory per session, descriptors after.
+
+    Each level has a fresh server of its own, holding that many sessions, and
+    the probes alternate among them in small batches: the levels are compared
+    under the same machine conditions and the same server history. The memory
+    and descriptors are read on the servers of the highest level.
+    """
+    levels = plan.session_levels
+    low, high = levels[0], levels[-1]
+    fresh: list[Target] = []
+    try:
+        servers: dict[tuple[str, int], Target] = {}
+        for kind in COMPARED:
+            for level in levels:
+                fresh.append(start_target(kind, work))
+                servers[kind, level] = fresh[-1]
+                fresh[-1].pool()  # connect the pool before the first count
+        top = {kind: servers[kind, high] for kind in COMPARED}
+        start_fds = {kind: settled_fds(top[kind].pid) for kind in COMPARED}
+        opened: dict[tuple[str, int], list[str]] = {}
+        rss_low: dict[str, float | None] = {}
+        for (kind, level), server in servers.items():
+            directory = work / f"many-{kind}-{level}"
+            directory.mkdir()
+            paths = [directory / f"{i}.ndjson" for i in range(level)]
+            opened[kind, level] = open_sessions(server.pool(), paths[:low])
+            if level == high:
+                rss_low[kind] = rss_mib(server.pid)
+            opened[kind, level] += open_sessions(server.pool(), paths[low:])
+        rss_high = {kind: rss_mib(top[kind].pid) for kind in COMPARED}
+        fds_high = {kind: settled_fds(top[kind].pid) for kind in COMPARED}
+        samples = _init_close_samples(
+            {key: server.address for key, server in servers.items()},
+            {key: work / f"probe-{key[0]}-{key[1]}.ndjson" for key in servers},
+            clients=1,
+            rounds=plan.latency_rounds,
+            per_client=plan.latency_batch,
+        )
+        for key, names in opened.items():
+            close_sessions(servers[key].pool(), names)
+        after = {kind: delta(settled_fds(top[kind].pid), start_fds[kind]) for kind in COMPARED}
+    finally:
+        for server in fresh:
+            stop_target(server)
+    p50 = medians(samples)
+    for level in levels:
+        table.add(
+            f"init_close_at_{level}",
+            f"Initialize+Close p50, {level:,} sessions open",
+            "ms",
+            {kind: p50[kind, level] for kind in COMPARED},
+        )
+    table.add_limited(
+        "init_close_growth",
+        f"  growth {low:,} -> {high:,} sessions (p50 ratio)",
+        "x",
+        {kind: ratio(p50[kind, high], p50[kind, low]) for kind in COMPARED},
+        target="<= 1.2",
+        maximum=1.2,
+    )
+    table.add(
+        "rss_per_1000",
+        "Resident memory per 1,000 open sessions",
+        "MiB",
+        {kind: per_1000(rss_high[kind], rss_low[kind], high - low) for kind in COMPARED},
+        ratio=False,
+    )
+    table.add_limited(
+        "fds_after_close",
+        f"Descriptors after closing {high:,} sessions (vs start)",
+        "fds",
+        after,
+        target="0",
+        maximum=0,
+    )
+    return {
+        "rss_mib": {"before": rss_low, "after": rss_high},
+        "open_fds": {"start": start_fds, f"with {high}": fds_high},
+    }
+
+
+def measure_cycles(table: Table, targets: Targets, work: Path, plan: Plan) -> dict[str, Any]:
+    """Descriptor and memory growth over many open/close cycles, after a warm-up tenth."""
+    fd_growth: dict[str, float | None] = {}
+    rss_growth: dict[str, float | None] = {}
+    evidence: dict[str, Any] = {}
+    for kind in COMPARED:
+        target = targets[kind]
+        stem = work / f"cycle-{kind}"
+        open_close_cycles(target.pool(), stem, max(100, plan.cycles // 10))
+        before_fd, before_rss = settled_fds(target.pid), rss_mib(target.pid)
+        open_close_cycles(target.pool(), stem, plan.cycles)
+        after_fd, after_rss = settled_fds(target.pid), rss_mib(target.pid)
+        fd_growth[kind] = delta(after_fd, before_fd)
+        rss_growth[kind] = delta(after_rss, before_rss)
+        evidence[kind] = {"fds": [before_fd, after_fd], "rss_mib": [before_rss, after_rss]}
+    cycles = f"{plan.cycles:,} open/close cycles"
+    table.add_limited(
+        "cycles_fd_growth",
+        f"Descriptor growth over {cycles}",
+        "fds",
+        fd_growth,
+        target="0",
+        maximum=0,
+    )
+    table.add_limited(
+        "cycles_rss_growth",
+        f"Memory growth over {cycles}",
+        "MiB",
+        rss_growth,
+        target="<= 1 MiB",
+        maximum=1.0,
+    )
+    return evidence
+
+
+def measure_large_log(table: Table, targets: Targets, work: Path, plan: Plan) -> None:
+    """Attach on an empty and on a large log, and new sessions on the large log."""
+    line = record_line()
+    sizes = (0, plan.log_records)
+    logs = {
+        (kind, size): work / f"log-{kind}-{size}.ndjson" for kind in ALL_KINDS for size in sizes
+    }
+    for (_, size), path in logs.items():
+        path.write_bytes(line * size)
+    clients = {kind: Client(targets[kind].address) for kind in ALL_KINDS}
+    _attach_rows(table, clients, logs, plan)
+    large = {kind: logs[kind, plan.log_records] for kind in ALL_KINDS}
+    _opening_rows(table, clients, large, work, plan)
+    close_all(clients.values())
+
+
+def _attach_rows(
+    table: Table, clients: dict[str, Client], logs: dict[tuple[str, int], Path], plan: Plan
+) -> None:
+    """Attach to an open session on each log, per (server kind, records in the log).
+
+    The subjects alternate in rounds; a server that parses the whole log gets one
+    call per round on the large log.
+    """
+    names = {key: clients[key[0]].initialize(path, INITIALIZE_NEW) for key, path in logs.items()}
+
+    def attach(key: tuple[str, int]) -> list[float]:
+        slow = key[0] == KIND_REFERENCE and key[1] > 0
+        call = functools.partial(clients[key[0]].initialize, logs[key])
+        return timed_ms(call, 1 if slow else plan.latency_batch)
+
+    samples = collect(list(logs), plan.latency_rounds, attach)
+    for key, name in names.items():
+        clients[key[0]].close_session(name)
+    p50 = medians(samples)
+    for size in (0, plan.log_records):
+        table.add(
+            f"attach_{size}",
+            f"Attach (UNSPECIFIED, open session), {size:,}-record log, p50",
+            "ms",
+            {kind: p50[kind, size] for kind in ALL_KINDS},
+        )
+    table.add_limited(
+        "attach_growth",
+        f"  growth 0 -> {plan.log_records:,} records (p50 ratio)",
+        "x",
+        {k: ratio(p50[k, plan.log_records], p50[k, 0]) for k in ALL_KINDS},
+        target="<= 1.2",
+        maximum=1.2,
+    )
+
+
+def _opening_rows(
+    table: Table, clients: dict[str, Client], large: dict[str, Path], work: Path, plan: Plan
+) -> None:
+    """Open the large log as a new user does, per server kind.
+
+    The first time a server opens the file (the generated server checks every
+    line then), again once a session has closed it unchanged, and after another
+    process appended a record. Each round uses a fresh copy, so every "first" is
+    a file the server never saw.
+    """
+    cases = ("first", "again", "appended")
+    opening: dict[str, dict[str, list[float]]] = {c: {k: [] for k in ALL_KINDS} for c in cases}
+    for round_number, kind in alternating(ALL_KINDS, plan.latency_rounds):
+        client = clients[kind]
+        fresh = work / f"open-{kind}-{round_number}.ndjson"
+        shutil.copyfile(large[kind], fresh)
+        opening["first"][kind].append(timed_open(client, fresh))
+        opening["again"][kind].append(timed_open(client, fresh))
+        with fresh.open("ab") as handle:
+            handle.write(record_line())
+        opening["appended"][kind].append(timed_open(client, fresh))
+        fresh.unlink()
+    records = f"{plan.log_records:,}-record log"
+    for case, label in (
+        ("first", f"Open a {records} no session has opened before, p50"),
+        ("again", "  again, after a session closed it unchanged, p50"),
+        ("appended", "  again, after another process appended a record, p50"),
+    ):
+        table.add(f"open_large_{case}", label, "ms", medians(opening[case]))
+
+
+def measure_plugin(table: Table, targets: Targets, work: Path, plan: Plan) -> None:
+    """A measurement's client side: initialize, log one record, close.
+
+    Through the generated client (JsonLoggerClient with the address given, so
+    the location is known once; the process's shared connection and channel
+    pool reuse one channel) against the generated and the reference-style
+    server; the baseline is the same three RPCs as raw stub calls on one reused
+    channel against the empty-handler server. A second row runs the generated
+    client against the empty-handler server, to separate the client library's
+    share from the server's. The client asks for INITIALIZE_SERVER_SESSION (a
+    measurement that opens the session for itself), so it always closes it:
+    with AUTO it would skip the Close on the empty handler's reply.
+    """
+    m = modules()
+    baseline = targets[KIND_BASELINE]
+    raw = Client(baseline.address)
+
+    def through_client(target: Target) -> None:
+        path = work / f"plugin-{target.kind}.ndjson"
+        behavior = m.behavior.INITIALIZE_SERVER_SESSION
+        with m.client.JsonLoggerClient(str(path), behavior, address=target.address) as session:
+            session.log_data(MEASUREMENT, CONFIGURATIONS, OUTPUTS)
+
+    def through_stubs() -> None:
+        name = raw.initialize(work / "plugin-raw.ndjson")
+        raw.log(raw.log_request(name))
+        raw.close_session(name)
+
+    actions: dict[str, Callable[[], None]] = {
+        "client->generated": functools.partial(through_client, targets[KIND_GENERATED]),
+        "client->reference": functools.partial(through_client, targets[KIND_REFERENCE]),
+        "client->baseline": functools.partial(through_client, baseline),
+        "stubs->baseline": through_stubs,
+    }
+    for action in actions.values():  # warm the channels and the shared connections
+        action()
+    samples = collect(
+        list(actions), plan.latency_rounds, lambda name: timed_ms(actions[name], plan.latency_batch)
+    )
+    raw.close()
+    p50 = medians(samples)
+    table.add(
+        "plugin_measurement",
+        "Plug-in: initialize + 1 record + close, generated client, p50",
+        "ms",
+        {
+            KIND_GENERATED: p50["client->generated"],
+            KIND_BASELINE: p50["stubs->baseline"],
+            KIND_REFERENCE: p50["client->reference"],
+        },
+    )
+    table.add(
+        "plugin_client_share",
+        "  same, generated client against the empty-handler server",
+        "ms",
+        {KIND_GENERATED: p50["client->baseline"], KIND_BASELINE: p50["stubs->baseline"]},
+    )
+
+
+Step = Callable[[Table, Targets, Path, Plan], object]
+# What a run measures, in order; a step's result, if any, is evidence for the JSON.
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("throughput", measure_throughput),
+    ("init_close", measure_init_close),
+    ("scaling", measure_scaling),
+    ("cycles", measure_cycles),
+    ("large_log", measure_large_log),
+    ("plugin", measure_plugin),
+)
+
+
+def measure_all(plan: Plan) -> tuple[Table, dict[str, Any]]:
+    """Start the servers, take every step against them, stop them; return the rows and evidence."""
+    table = Table()
+    evidence: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-logs-") as scratch:
+        work = Path(scratch)
+        targets: Targets = {}
+        try:
+            for kind in ALL_KINDS:
+                targets[kind] = start_target(kind, work)
+            for name, step in STEPS:
+                begin = time.perf_counter()
+                print(f"bench: {name}...", file=sys.stderr, flush=True)
+                result = step(table, targets, work, plan)
+                if result is not None:
+                    evidence[name] = result
+                evidence.setdefault("step_seconds", {})[name] = round(
+                    time.perf_counter() - begin, 1
+                )
+        finally:
+            for target in targets.values():
+                stop_target(target)
+    return table, evidence

@@ -1,0 +1,82 @@
+"""The servers under test, each a process of its own: start it, learn its address, stop it.
+
+The generated server is the render's package; the baseline and reference servers
+are this benchmark's script with `--serve` (see `servicers`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _bench import ENTRY
+from _bench.load import POOL_SIZE, Client, close_all
+from _bench.project import SERVER_PACKAGE
+
+KIND_GENERATED, KIND_BASELINE, KIND_REFERENCE = "generated", "baseline", "reference"
+COMPARED = (KIND_GENERATED, KIND_BASELINE)  # the servers of every row
+ALL_KINDS = (*COMPARED, KIND_REFERENCE)  # with NI's design, on the rows where it differs
+LISTENING = "listening on "  # what a server prints, then its address, once it serves
+
+
+@dataclass
+class Target:
+    """A server process under test."""
+
+    kind: str
+    process: subprocess.Popen[str]
+    address: str
+    _pool: list[Client] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self.process.pid
+
+    def pool(self) -> list[Client]:
+        """POOL_SIZE clients kept for the whole run, so their connections never show as fds.
+
+        Created on first use, from one thread.
+        """
+        if not self._pool:
+            self._pool.extend(Client(self.address) for _ in range(POOL_SIZE))
+        return self._pool
+
+    def close_pool(self) -> None:
+        """Close the pool's channels, if it was ever created."""
+        close_all(self._pool)
+        self._pool.clear()
+
+
+def start_target(kind: str, workdir: Path) -> Target:
+    """Start one server process; return when it prints its address."""
+    if kind == KIND_GENERATED:
+        command = [sys.executable, "-m", SERVER_PACKAGE, "--no-discovery", "--port", "0"]
+    else:
+        command = [sys.executable, str(ENTRY), "--serve", kind]
+    process = subprocess.Popen(
+        command, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith(LISTENING):
+        process.kill()
+        sys.exit(f"bench: the {kind} server did not start (it printed {line!r})")
+    return Target(kind, process, line.removeprefix(LISTENING).strip())
+
+
+def stop_target(target: Target) -> None:
+    """Close its pool's channels and stop the server (SIGTERM, then kill after 10 s)."""
+    target.close_pool()
+    if target.process.stdin is not None:
+        with contextlib.suppress(OSError):
+            target.process.stdin.close()
+    target.process.terminate()
+    try:
+        target.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        target.process.kill()
+        target.process.wait()

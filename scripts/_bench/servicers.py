@@ -1,0 +1,120 @@
+"""The baseline and reference servers, run as `scripts/bench.py --serve KIND`.
+
+Both serve the render's generated proto on the generated server's thread pool,
+so they differ from it only in what their handlers do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from concurrent import futures
+from typing import IO, Any
+
+from _bench.project import INITIALIZE_NEW, Modules, modules
+from _bench.servers import KIND_BASELINE, LISTENING
+
+
+def serve(kind: str) -> int:
+    """Serve the baseline or the reference-style servicer until stdin closes or SIGTERM.
+
+    On the generated server's thread pool, built by its own `thread_pool()` with
+    its default size (renders from before it had one get the plain pool they used).
+    """
+    m = modules()
+    workers = m.server_main.parse_args([]).workers  # the generated server's default pool
+    servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
+    make_pool = getattr(m.server_main, "thread_pool", None)
+    pool = make_pool(workers) if make_pool else futures.ThreadPoolExecutor(max_workers=workers)
+    server = m.grpc.server(pool, options=[("grpc.so_reuseport", 0)])
+    m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
+    port = server.add_insecure_port("localhost:0")
+    server.start()
+    print(f"{LISTENING}localhost:{port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.stdin.read()
+    server.stop(grace=1).wait()
+    return 0
+
+
+def _baseline_servicer(m: Modules) -> Any:
+    """Handlers that do nothing but return an empty response."""
+    pb2 = m.pb2
+    base: Any = m.pb2_grpc.JsonLoggerServicer
+
+    class Baseline(base):  # type: ignore[misc]  # the generated base class is Any here
+        def InitializeFile(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            return pb2.InitializeFileResponse()
+
+        def LogMeasurementData(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            return pb2.LogMeasurementDataResponse()
+
+        def CloseFile(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            return pb2.CloseFileResponse()
+
+    return Baseline()
+
+
+def _reference_servicer(m: Modules) -> Any:
+    """NI's reference design as published: every InitializeFile re-reads and parses the log.
+
+    Written from that description only. Sessions live in dictionaries; opening,
+    attaching and the behaviour table work as in the generated server, so the
+    only difference measured is the full read on every Initialize.
+    """
+    pb2, grpc = m.pb2, m.grpc
+    base: Any = m.pb2_grpc.JsonLoggerServicer
+
+    class Reference(base):  # type: ignore[misc]  # the generated base class is Any here
+        def __init__(self) -> None:
+            self._lock = threading.Lock()
+            self._by_name: dict[str, tuple[str, IO[str], threading.Lock]] = {}
+            self._by_path: dict[str, str] = {}
+
+        def InitializeFile(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            path = os.path.realpath(request.file_path)
+            if os.path.exists(path):  # the whole log, parsed, on every call
+                with open(path, encoding="utf-8") as handle:
+                    _records = [json.loads(line) for line in handle if line.strip()]
+            with self._lock:
+                name = self._by_path.get(path)
+                if name is not None:
+                    if request.initialization_behavior == INITIALIZE_NEW:
+                        context.abort(grpc.StatusCode.ALREADY_EXISTS, "session already open")
+                    return pb2.InitializeFileResponse(session_name=name, new_session=False)
+                name = f"session-{len(self._by_name)}-{time.monotonic_ns()}"
+                handle = open(path, "a", encoding="utf-8")  # noqa: SIM115  (kept open)
+                self._by_name[name] = (path, handle, threading.Lock())
+                self._by_path[path] = name
+            return pb2.InitializeFileResponse(session_name=name, new_session=True)
+
+        def LogMeasurementData(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            with self._lock:
+                _path, handle, lock = self._by_name[request.session_name]
+            record = {
+                "timestamp": request.timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"),
+                "measurement_name": request.measurement_name,
+                "measurement_configurations": dict(request.measurement_configurations),
+                "measurement_outputs": dict(request.measurement_outputs),
+            }
+            with lock:
+                handle.write(json.dumps(record) + "\n")
+                handle.flush()
+            return pb2.LogMeasurementDataResponse()
+
+        def CloseFile(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            with self._lock:
+                entry = self._by_name.pop(request.session_name, None)
+                if entry is not None:
+                    del self._by_path[entry[0]]
+            if entry is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, "no such session")
+            else:
+                entry[1].close()
+            return pb2.CloseFileResponse()
+
+    return Reference()
