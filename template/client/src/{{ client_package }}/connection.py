@@ -122,22 +122,41 @@ def _details(error: BaseException) -> str:
 
 _shared_lock = threading.Lock()
 _shared_pool: GrpcChannelPool | None = None
-_shared: dict[tuple[ServiceIdentity, str | None], ServiceConnection] = {}
+_SharedKey = tuple[ServiceIdentity, "str | None", "DiscoveryClient | None", "GrpcChannelPool | None"]
+_shared: dict[_SharedKey, ServiceConnection] = {}
 
 
-def shared_connection(identity: ServiceIdentity, address: str | None = None) -> ServiceConnection:
-    """Return this process's connection to `address` (None: through NI Discovery Service).
+def shared_connection(
+    identity: ServiceIdentity,
+    address: str | None = None,
+    discovery_client: DiscoveryClient | None = None,
+    grpc_channel_pool: GrpcChannelPool | None = None,
+) -> ServiceConnection:
+    """Return this process's connection to the service, resolved once and reused.
 
-    Every client and constructor of the process shares it, and one channel pool.
+    Args:
+        identity: The service.
+        address: Connect to `host:port` instead of asking NI Discovery Service.
+        discovery_client: Ask this discovery client (a measurement service's own)
+            instead of one made here.
+        grpc_channel_pool: Take channels from this pool (a measurement service's
+            own) instead of the one this process shares.
+
+    Every client and constructor of the process that passes the same arguments
+    shares the connection, so the service is resolved once, not once per session.
     """
     global _shared_pool
+    key: _SharedKey = (identity, address, discovery_client, grpc_channel_pool)
     with _shared_lock:
-        connection = _shared.get((identity, address))
+        connection = _shared.get(key)
         if connection is None:
-            if _shared_pool is None:
-                _shared_pool = GrpcChannelPool()
+            pool = grpc_channel_pool
+            if pool is None:
+                if _shared_pool is None:
+                    _shared_pool = GrpcChannelPool()
+                pool = _shared_pool
             connection = ServiceConnection(
-                identity, address=address, grpc_channel_pool=_shared_pool
+                identity, address=address, discovery_client=discovery_client, grpc_channel_pool=pool
             )
-            _shared[(identity, address)] = connection
+            _shared[key] = connection
         return connection

@@ -5,10 +5,12 @@ Template-owned: `copier update` rewrites this file.
 
 from __future__ import annotations
 
+from ni.measurementlink.discovery.v1.client import DiscoveryClient
 from ni.measurementlink.sessionmanagement.v1.client import (
     SessionInformation,
     SessionInitializationBehavior,
 )
+from ni_grpc_extensions.channelpool import GrpcChannelPool
 
 from .connection import ServiceConnection
 from .session import CustomInstrumentClient
@@ -20,10 +22,16 @@ CUSTOM_INSTRUMENT_INSTRUMENT_TYPE = "CustomInstrumentService"
 class CustomInstrumentSessionConstructor:
     """Builds a CustomInstrumentClient from the SDK's session information.
 
-    Example:
+    Pass the measurement service's own discovery client and channel pool, as
+    with NI's driver session constructors:
+
         with context.reserve_session(pin) as reservation:
+            constructor = CustomInstrumentSessionConstructor(
+                discovery_client=service.discovery_client,
+                grpc_channel_pool=service.channel_pool,
+            )
             with reservation.initialize_session(
-                CustomInstrumentSessionConstructor(), CUSTOM_INSTRUMENT_INSTRUMENT_TYPE
+                constructor, CUSTOM_INSTRUMENT_INSTRUMENT_TYPE
             ) as session_info:
                 client = session_info.session
     """
@@ -34,6 +42,8 @@ class CustomInstrumentSessionConstructor:
         *,
         protocol: str = "",
         register_map_path: str = "",
+        discovery_client: DiscoveryClient | None = None,
+        grpc_channel_pool: GrpcChannelPool | None = None,
         address: str | None = None,
         connection: ServiceConnection | None = None,
     ) -> None:
@@ -41,6 +51,8 @@ class CustomInstrumentSessionConstructor:
         self.initialization_behavior = initialization_behavior
         self.protocol = protocol
         self.register_map_path = register_map_path
+        self._discovery_client = discovery_client
+        self._grpc_channel_pool = grpc_channel_pool
         self._address = address
         self._connection = connection
 
@@ -51,6 +63,8 @@ class CustomInstrumentSessionConstructor:
             self.initialization_behavior,
             protocol=self.protocol,
             register_map_path=self.register_map_path,
+            discovery_client=self._discovery_client,
+            grpc_channel_pool=self._grpc_channel_pool,
             address=self._address,
             connection=self._connection,
         )

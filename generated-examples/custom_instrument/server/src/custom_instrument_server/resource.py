@@ -1,10 +1,10 @@
 """The resource behind each session: a custom instrument reached through a register map.
 
 This file is yours: `copier update` does not overwrite it once it exists.
-The session registry (sessions.py) calls `resource_key` and `open` on
-Initialize, a method per custom RPC while holding the session
-(so calls on one session never overlap), and `close` once when the session
-closes.
+CustomInstrumentResourceBase (resource_base.py, rewritten by `copier update`)
+declares the methods the server calls: `resource_key` and `open` on
+Initialize, one per custom RPC while holding the session (so calls on
+one session never overlap), and `close` once, when the session closes.
 
 A session holds the instrument's state: the bus protocol, the registers named in
 the register map and GPIO_PORTS ports of GPIO_CHANNELS lines each. Every client
@@ -20,9 +20,8 @@ import csv
 import re
 from pathlib import Path
 
-from custom_instrument_client.stubs import custom_instrument_pb2 as pb2
-
 from .errors import InvalidArgumentError
+from .resource_base import CustomInstrumentResourceBase
 
 PROTOCOLS = ("SPI", "I2C", "UART")
 DEFAULT_PROTOCOL = "SPI"  # what an empty `protocol` selects
@@ -33,11 +32,11 @@ PORT_MAX = (1 << GPIO_CHANNELS) - 1
 _REGISTER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class CustomInstrumentResource:
+class CustomInstrumentResource(CustomInstrumentResourceBase):
     """One instrument's state, shared by every client of its session."""
 
     def __init__(self, name: str, protocol: str, registers: dict[str, int]) -> None:
-        self.name = name
+        super().__init__(name)
         self.protocol = protocol
         self._registers = registers
         self._ports = [0] * GPIO_PORTS
@@ -48,56 +47,48 @@ class CustomInstrumentResource:
         return resource_name.strip()
 
     @classmethod
-    def open(cls, resource_key: str, request: pb2.InitializeRequest) -> CustomInstrumentResource:
+    def open(
+        cls, resource_key: str, resource_name: str, *, protocol: str, register_map_path: str
+    ) -> CustomInstrumentResource:
         """Check the protocol and load the register map; every register starts at its default."""
-        protocol = _protocol(request.protocol)
-        path = request.register_map_path.strip()
+        protocol = _protocol(protocol)
+        path = register_map_path.strip()
         registers = load_register_map(Path(path)) if path else {}
         return cls(resource_key, protocol, registers)
 
     def close(self) -> None:
         """Release the instrument; nothing to release while the state is in memory."""
 
-    def write_register(self, request: pb2.WriteRegisterRequest) -> pb2.WriteRegisterResponse:
+    def write_register(self, *, register_name: str, value: int) -> None:
         """Set a register named in the register map."""
-        name = self._register(request.register_name)
-        self._registers[name] = _in_range("value", request.value, REGISTER_MAX)
-        return pb2.WriteRegisterResponse()
+        self._registers[self._register(register_name)] = _in_range("value", value, REGISTER_MAX)
 
-    def read_register(self, request: pb2.ReadRegisterRequest) -> pb2.ReadRegisterResponse:
+    def read_register(self, *, register_name: str) -> int:
         """Return a register's value: its default until someone writes it."""
-        return pb2.ReadRegisterResponse(
-            value=self._registers[self._register(request.register_name)]
-        )
+        return self._registers[self._register(register_name)]
 
-    def write_gpio_channel(
-        self, request: pb2.WriteGpioChannelRequest
-    ) -> pb2.WriteGpioChannelResponse:
+    def write_gpio_channel(self, *, port: int, channel: int, state: bool) -> None:
         """Drive one GPIO line high (state true) or low."""
-        port = _in_range("port", request.port, GPIO_PORTS - 1)
-        line = 1 << _in_range("channel", request.channel, GPIO_CHANNELS - 1)
-        self._ports[port] = self._ports[port] | line if request.state else self._ports[port] & ~line
-        return pb2.WriteGpioChannelResponse()
+        port = _in_range("port", port, GPIO_PORTS - 1)
+        line = 1 << _in_range("channel", channel, GPIO_CHANNELS - 1)
+        self._ports[port] = self._ports[port] | line if state else self._ports[port] & ~line
 
-    def read_gpio_channel(self, request: pb2.ReadGpioChannelRequest) -> pb2.ReadGpioChannelResponse:
+    def read_gpio_channel(self, *, port: int, channel: int) -> bool:
         """Return whether one GPIO line is high."""
-        port = _in_range("port", request.port, GPIO_PORTS - 1)
-        channel = _in_range("channel", request.channel, GPIO_CHANNELS - 1)
-        return pb2.ReadGpioChannelResponse(state=bool(self._ports[port] >> channel & 1))
+        port = _in_range("port", port, GPIO_PORTS - 1)
+        channel = _in_range("channel", channel, GPIO_CHANNELS - 1)
+        return bool(self._ports[port] >> channel & 1)
 
-    def write_gpio_port(self, request: pb2.WriteGpioPortRequest) -> pb2.WriteGpioPortResponse:
+    def write_gpio_port(self, *, port: int, value: int, mask: int) -> None:
         """Set the lines of a port selected by `mask` to the bits of `value`; keep the others."""
-        port = _in_range("port", request.port, GPIO_PORTS - 1)
-        value = _in_range("value", request.value, PORT_MAX)
-        mask = _in_range("mask", request.mask, PORT_MAX)
+        port = _in_range("port", port, GPIO_PORTS - 1)
+        value = _in_range("value", value, PORT_MAX)
+        mask = _in_range("mask", mask, PORT_MAX)
         self._ports[port] = self._ports[port] & ~mask | value & mask
-        return pb2.WriteGpioPortResponse()
 
-    def read_gpio_port(self, request: pb2.ReadGpioPortRequest) -> pb2.ReadGpioPortResponse:
+    def read_gpio_port(self, *, port: int) -> int:
         """Return the lines of a port as one value, channel 0 in bit 0."""
-        return pb2.ReadGpioPortResponse(
-            value=self._ports[_in_range("port", request.port, GPIO_PORTS - 1)]
-        )
+        return self._ports[_in_range("port", port, GPIO_PORTS - 1)]
 
     def _register(self, name: str) -> str:
         if name in self._registers:

@@ -1,191 +1,141 @@
 """The CustomInstrument servicer: sessions from the registry, work from the resource.
 
-Template-owned, rendered from the RPC answers: `copier update` rewrites it.
-Each RPC is answered with the status the DESIGN's error table gives: the
-ServiceError a resource raises keeps its code, a Windows sharing violation
-(another program holds the file) FAILED_PRECONDITION, PermissionError
-PERMISSION_DENIED, running out of file descriptors RESOURCE_EXHAUSTED, anything
-else INTERNAL with what failed.
+Template-owned, rendered from the RPC answers: `copier update` rewrites it. Each
+handler finds the session, unpacks the request into the resource method's
+keyword arguments and packs what it returns into the response; status.py turns
+what it raises into the status the client sees.
 """
 
 from __future__ import annotations
-
-import errno
-import functools
-import logging
-from collections.abc import Callable
-from typing import TypeVar
 
 import grpc
 
 from custom_instrument_client.stubs import custom_instrument_pb2 as pb2
 from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grpc
 
-from .errors import InvalidArgumentError, ServiceError
-from .files import is_sharing_violation
-from .resource import CustomInstrumentResource
+from .errors import InvalidArgumentError
+from .resource import CustomInstrumentResource as Resource
 from .sessions import SessionRegistry
-
-_logger = logging.getLogger(__name__)
-# The process's (EMFILE) or the system's (ENFILE) table of open files is full.
-_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
-
-RequestT = TypeVar("RequestT")
-ResponseT = TypeVar("ResponseT")
-Handler = Callable[["CustomInstrumentServicer", RequestT, grpc.ServicerContext], ResponseT]
-
-
-def _answers_errors(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
-    """Turn what a handler raises into the gRPC status the client sees."""
-    rpc = handler.__name__
-
-    @functools.wraps(handler)
-    def wrapper(
-        self: CustomInstrumentServicer,
-        request: RequestT,
-        context: grpc.ServicerContext,
-    ) -> ResponseT:
-        try:
-            return handler(self, request, context)
-        except ServiceError as error:
-            _logger.info("%s: %s: %s", rpc, error.code.name, error)
-            context.abort(error.code, str(error))
-        except PermissionError as error:
-            if is_sharing_violation(error):
-                _logger.info("%s: sharing violation: %s", rpc, error)
-                context.abort(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"{rpc}: another program has {error.filename!r} open and does not share "
-                    f"it ({error.strerror}). Close it there, or choose another resource.",
-                )
-            _logger.warning("%s: permission denied: %s", rpc, error)
-            context.abort(
-                grpc.StatusCode.PERMISSION_DENIED,
-                f"{rpc}: the operating system refused access: {error}. "
-                "Grant the server's user access or choose another resource.",
-            )
-        except OSError as error:
-            if error.errno not in _OUT_OF_DESCRIPTORS:
-                _logger.exception("%s failed", rpc)
-                context.abort(
-                    grpc.StatusCode.INTERNAL, f"{rpc} failed: {type(error).__name__}: {error}"
-                )
-            sessions = len(self._registry)
-            _logger.warning("%s: out of file descriptors, %d sessions open", rpc, sessions)
-            context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"{rpc}: the server has run out of file descriptors ({error.strerror}) "
-                f"with {sessions} session{'' if sessions == 1 else 's'} open. Close sessions "
-                "that are no longer needed, or raise the open-file limit of the server's "
-                "process (ulimit -n, RLIMIT_NOFILE) or of the system.",
-            )
-        except Exception as error:
-            _logger.exception("%s failed", rpc)
-            context.abort(
-                grpc.StatusCode.INTERNAL, f"{rpc} failed: {type(error).__name__}: {error}"
-            )
-
-    return wrapper
+from .status import answers_errors
 
 
 class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
     """Answers the CustomInstrument RPCs; one instance serves every client."""
 
-    def __init__(self, registry: SessionRegistry[CustomInstrumentResource]) -> None:
+    def __init__(self, registry: SessionRegistry[Resource]) -> None:
         self._registry = registry
 
-    @_answers_errors
+    def open_sessions(self) -> int:
+        """Return the number of open sessions."""
+        return len(self._registry)
+
+    @answers_errors
     def Initialize(
-        self,
-        request: pb2.InitializeRequest,
-        context: grpc.ServicerContext,
+        self, request: pb2.InitializeRequest, context: grpc.ServicerContext
     ) -> pb2.InitializeResponse:
         """Open a session for the named resource, or attach to the open one."""
-        if not request.resource_name.strip():
+        name = request.resource_name
+        if not name.strip():
             raise InvalidArgumentError(
                 "resource_name is empty; name the resource to open "
                 "(in a pin map, the custom instrument's name)."
             )
-        key = CustomInstrumentResource.resource_key(request.resource_name)
+        key = Resource.resource_key(name)
         session, new_session = self._registry.initialize(
             key,
             request.initialization_behavior,
-            lambda: CustomInstrumentResource.open(key, request),
+            lambda: Resource.open(
+                key, name, protocol=request.protocol, register_map_path=request.register_map_path
+            ),
         )
         return pb2.InitializeResponse(session_name=session.name, new_session=new_session)
 
-    @_answers_errors
+    @answers_errors
     def WriteRegister(
-        self,
-        request: pb2.WriteRegisterRequest,
-        context: grpc.ServicerContext,
+        self, request: pb2.WriteRegisterRequest, context: grpc.ServicerContext
     ) -> pb2.WriteRegisterResponse:
         """Run WriteRegister on the session's resource."""
-        return self._registry.call(
-            request.session_name, CustomInstrumentResource.write_register, request
-        )
+        return self._registry.call(request.session_name, _write_register, request)
 
-    @_answers_errors
+    @answers_errors
     def ReadRegister(
-        self,
-        request: pb2.ReadRegisterRequest,
-        context: grpc.ServicerContext,
+        self, request: pb2.ReadRegisterRequest, context: grpc.ServicerContext
     ) -> pb2.ReadRegisterResponse:
         """Run ReadRegister on the session's resource."""
-        return self._registry.call(
-            request.session_name, CustomInstrumentResource.read_register, request
-        )
+        return self._registry.call(request.session_name, _read_register, request)
 
-    @_answers_errors
+    @answers_errors
     def WriteGpioChannel(
-        self,
-        request: pb2.WriteGpioChannelRequest,
-        context: grpc.ServicerContext,
+        self, request: pb2.WriteGpioChannelRequest, context: grpc.ServicerContext
     ) -> pb2.WriteGpioChannelResponse:
         """Run WriteGpioChannel on the session's resource."""
-        return self._registry.call(
-            request.session_name, CustomInstrumentResource.write_gpio_channel, request
-        )
+        return self._registry.call(request.session_name, _write_gpio_channel, request)
 
-    @_answers_errors
+    @answers_errors
     def ReadGpioChannel(
-        self,
-        request: pb2.ReadGpioChannelRequest,
-        context: grpc.ServicerContext,
+        self, request: pb2.ReadGpioChannelRequest, context: grpc.ServicerContext
     ) -> pb2.ReadGpioChannelResponse:
         """Run ReadGpioChannel on the session's resource."""
-        return self._registry.call(
-            request.session_name, CustomInstrumentResource.read_gpio_channel, request
-        )
+        return self._registry.call(request.session_name, _read_gpio_channel, request)
 
-    @_answers_errors
+    @answers_errors
     def WriteGpioPort(
-        self,
-        request: pb2.WriteGpioPortRequest,
-        context: grpc.ServicerContext,
+        self, request: pb2.WriteGpioPortRequest, context: grpc.ServicerContext
     ) -> pb2.WriteGpioPortResponse:
         """Run WriteGpioPort on the session's resource."""
-        return self._registry.call(
-            request.session_name, CustomInstrumentResource.write_gpio_port, request
-        )
+        return self._registry.call(request.session_name, _write_gpio_port, request)
 
-    @_answers_errors
+    @answers_errors
     def ReadGpioPort(
-        self,
-        request: pb2.ReadGpioPortRequest,
-        context: grpc.ServicerContext,
+        self, request: pb2.ReadGpioPortRequest, context: grpc.ServicerContext
     ) -> pb2.ReadGpioPortResponse:
         """Run ReadGpioPort on the session's resource."""
-        return self._registry.call(
-            request.session_name, CustomInstrumentResource.read_gpio_port, request
-        )
+        return self._registry.call(request.session_name, _read_gpio_port, request)
 
-    @_answers_errors
-    def Close(
-        self,
-        request: pb2.CloseRequest,
-        context: grpc.ServicerContext,
-    ) -> pb2.CloseResponse:
+    @answers_errors
+    def Close(self, request: pb2.CloseRequest, context: grpc.ServicerContext) -> pb2.CloseResponse:
         """Close the session for every client attached to it."""
         self._registry.close(request.session_name)
         return pb2.CloseResponse()
+
+
+def _write_register(
+    resource: Resource, request: pb2.WriteRegisterRequest
+) -> pb2.WriteRegisterResponse:
+    resource.write_register(register_name=request.register_name, value=request.value)
+    return pb2.WriteRegisterResponse()
+
+
+def _read_register(
+    resource: Resource, request: pb2.ReadRegisterRequest
+) -> pb2.ReadRegisterResponse:
+    value = resource.read_register(register_name=request.register_name)
+    return pb2.ReadRegisterResponse(value=value)
+
+
+def _write_gpio_channel(
+    resource: Resource, request: pb2.WriteGpioChannelRequest
+) -> pb2.WriteGpioChannelResponse:
+    resource.write_gpio_channel(port=request.port, channel=request.channel, state=request.state)
+    return pb2.WriteGpioChannelResponse()
+
+
+def _read_gpio_channel(
+    resource: Resource, request: pb2.ReadGpioChannelRequest
+) -> pb2.ReadGpioChannelResponse:
+    value = resource.read_gpio_channel(port=request.port, channel=request.channel)
+    return pb2.ReadGpioChannelResponse(state=value)
+
+
+def _write_gpio_port(
+    resource: Resource, request: pb2.WriteGpioPortRequest
+) -> pb2.WriteGpioPortResponse:
+    resource.write_gpio_port(port=request.port, value=request.value, mask=request.mask)
+    return pb2.WriteGpioPortResponse()
+
+
+def _read_gpio_port(
+    resource: Resource, request: pb2.ReadGpioPortRequest
+) -> pb2.ReadGpioPortResponse:
+    value = resource.read_gpio_port(port=request.port)
+    return pb2.ReadGpioPortResponse(value=value)

@@ -5,10 +5,12 @@ Template-owned: `copier update` rewrites this file.
 
 from __future__ import annotations
 
+from ni.measurementlink.discovery.v1.client import DiscoveryClient
 from ni.measurementlink.sessionmanagement.v1.client import (
     SessionInformation,
     SessionInitializationBehavior,
 )
+from ni_grpc_extensions.channelpool import GrpcChannelPool
 
 from .connection import ServiceConnection
 from .session import JsonLoggerClient
@@ -20,10 +22,16 @@ JSON_LOGGER_INSTRUMENT_TYPE = "JsonLoggerService"
 class JsonLoggerSessionConstructor:
     """Builds a JsonLoggerClient from the SDK's session information.
 
-    Example:
+    Pass the measurement service's own discovery client and channel pool, as
+    with NI's driver session constructors:
+
         with context.reserve_session(pin) as reservation:
+            constructor = JsonLoggerSessionConstructor(
+                discovery_client=service.discovery_client,
+                grpc_channel_pool=service.channel_pool,
+            )
             with reservation.initialize_session(
-                JsonLoggerSessionConstructor(), JSON_LOGGER_INSTRUMENT_TYPE
+                constructor, JSON_LOGGER_INSTRUMENT_TYPE
             ) as session_info:
                 client = session_info.session
     """
@@ -32,11 +40,15 @@ class JsonLoggerSessionConstructor:
         self,
         initialization_behavior: SessionInitializationBehavior = SessionInitializationBehavior.AUTO,
         *,
+        discovery_client: DiscoveryClient | None = None,
+        grpc_channel_pool: GrpcChannelPool | None = None,
         address: str | None = None,
         connection: ServiceConnection | None = None,
     ) -> None:
         """Configure every session this constructor builds; see JsonLoggerClient."""
         self.initialization_behavior = initialization_behavior
+        self._discovery_client = discovery_client
+        self._grpc_channel_pool = grpc_channel_pool
         self._address = address
         self._connection = connection
 
@@ -45,6 +57,8 @@ class JsonLoggerSessionConstructor:
         return JsonLoggerClient(
             session_info.resource_name,
             self.initialization_behavior,
+            discovery_client=self._discovery_client,
+            grpc_channel_pool=self._grpc_channel_pool,
             address=self._address,
             connection=self._connection,
         )

@@ -1,10 +1,10 @@
 """The resource behind each session: one NDJSON log file.
 
 This file is yours: `copier update` does not overwrite it once it exists.
-The session registry (sessions.py) calls `resource_key` and `open` on
-InitializeFile, a method per custom RPC while holding the session
-(so calls on one session never overlap), and `close` once when the session
-closes.
+JsonLoggerResourceBase (resource_base.py, rewritten by `copier update`)
+declares the methods the server calls: `resource_key` and `open` on
+InitializeFile, one per custom RPC while holding the session (so calls on
+one session never overlap), and `close` once, when the session closes.
 """
 
 from __future__ import annotations
@@ -25,47 +25,47 @@ from json.scanner import make_scanner
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from json_logger_client.stubs import json_logger_pb2 as pb2
-
 from .errors import InvalidArgumentError
 from .files import open_append, path_problem
+from .resource_base import JsonLoggerResourceBase
 
 ACCEPTED_SUFFIXES = (".ndjson", ".log", ".txt")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-class JsonLoggerResource:
+class JsonLoggerResource(JsonLoggerResourceBase):
     """An NDJSON log file open for appending, shared by every client of its session."""
 
     def __init__(self, path: Path, descriptor: int, size: int) -> None:
+        super().__init__(str(path))
         self.path = path
         self._descriptor = descriptor
         # The file's size if nobody but this session has written to it since the check.
         self._size = size
 
     @staticmethod
-    def resource_key(file_path: str) -> str:
+    def resource_key(resource_name: str) -> str:
         """Return one key per file, however the path is spelled; refuse unsupported names.
 
         The key is for finding the session only: the file is opened with the
         name as given (open), so Windows keeps its case.
         """
-        problem = path_problem(file_path)
+        problem = path_problem(resource_name)
         if problem:
             raise InvalidArgumentError(
-                f"Cannot use {file_path!r}: it {problem}. Choose a name a Windows test "
+                f"Cannot use {resource_name!r}: it {problem}. Choose a name a Windows test "
                 "station accepts too."
             )
-        path = Path(file_path)
+        path = Path(resource_name)
         if path.suffix.lower() not in ACCEPTED_SUFFIXES:
             raise InvalidArgumentError(
-                f"{file_path!r} has the suffix {path.suffix or '(none)'!r}; "
+                f"{resource_name!r} has the suffix {path.suffix or '(none)'!r}; "
                 f"accepted suffixes: {', '.join(ACCEPTED_SUFFIXES)}."
             )
         return os.path.normcase(os.path.realpath(path))
 
     @classmethod
-    def open(cls, resource_key: str, request: pb2.InitializeFileRequest) -> JsonLoggerResource:
+    def open(cls, resource_key: str, resource_name: str) -> JsonLoggerResource:
         """Open (or create) the log file; an existing non-empty file must already be NDJSON.
 
         Opens the path as the client gave it (the operating system follows
@@ -74,7 +74,7 @@ class JsonLoggerResource:
         server being killed right after. Reads (the NDJSON check) use the same
         descriptor, so the file checked is the file written.
         """
-        requested = request.file_path
+        requested = resource_name
         given = Path(requested)
         if not given.parent.is_dir():
             raise InvalidArgumentError(
@@ -110,8 +110,13 @@ class JsonLoggerResource:
             os.close(self._descriptor)
 
     def log_measurement_data(
-        self, request: pb2.LogMeasurementDataRequest
-    ) -> pb2.LogMeasurementDataResponse:
+        self,
+        *,
+        measurement_name: str,
+        timestamp: datetime | None,
+        measurement_configurations: Mapping[str, str],
+        measurement_outputs: Mapping[str, str],
+    ) -> None:
         """Append one record; an unset timestamp means now.
 
         This runs once per record, so it stays lean: the timestamp text is cached
@@ -119,15 +124,14 @@ class JsonLoggerResource:
         quoted by the json module's C function, as json.dumps(record,
         ensure_ascii=False) would write it but without building a dictionary.
         """
-        seconds = request.timestamp.seconds if request.HasField("timestamp") else int(time.time())
+        seconds = int(time.time()) if timestamp is None else int(timestamp.timestamp())
         line = (
             f'{{"timestamp": "{_utc_text(seconds)}", '
-            f'"measurement_name": {_quote(request.measurement_name)}, '
-            f'"measurement_configurations": {_json_object(request.measurement_configurations)}, '
-            f'"measurement_outputs": {_json_object(request.measurement_outputs)}}}\n'
+            f'"measurement_name": {_quote(measurement_name)}, '
+            f'"measurement_configurations": {_json_object(measurement_configurations)}, '
+            f'"measurement_outputs": {_json_object(measurement_outputs)}}}\n'
         )
         self._append(line.encode("utf-8"))
-        return pb2.LogMeasurementDataResponse()
 
     def _append(self, data: bytes) -> None:
         written = os.write(self._descriptor, data)
