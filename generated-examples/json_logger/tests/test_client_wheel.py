@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 import venv
 import zipfile
@@ -63,3 +65,32 @@ def test_wheel_installs_and_imports_in_a_fresh_environment(
     assert output[:3] == expected
     # Imported from the fresh environment, not the project.
     assert str(fresh_python.parent.parent) in output[3]
+
+
+def test_importing_the_client_redirects_nothing_even_with_the_variable_set(
+    fresh_python: Path, tmp_path: Path
+) -> None:
+    # What a station's plug-in does with NI_LOCAL_RUNTIME left set: NI's function stays.
+    probe = f"""
+import importlib.util
+import {PACKAGE}
+from {PACKAGE} import local_runtime
+from ni.measurementlink.discovery.v1.client import _client, _support
+print(importlib.util.find_spec("local_ni_runtime") is None)
+print(_client._get_discovery_service_address is _support._get_discovery_service_address)
+print(local_runtime.hint())
+"""
+    result = subprocess.run(
+        [fresh_python, "-c", probe],
+        cwd=tmp_path,
+        env={**os.environ, "NI_LOCAL_RUNTIME": "localhost:1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    no_runtime, original, hint = result.stdout.splitlines()
+    assert (no_runtime, original) == ("True", "True")
+    assert result.stderr == ""  # not the line a redirected process prints
+    assert "nothing in this process redirects NI's SDK" in hint
