@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,38 +12,32 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+from support import PROJECT, build_wheel, install, run_checked, venv_python
 
-
-def run(*command: str | Path, cwd: Path = PROJECT) -> str:
-    result = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+PACKAGE = "custom_instrument_client"
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
+    return build_wheel(PROJECT / "client", tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def fresh_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new environment with the wheel and its dependencies (no local runtime): its Python."""
+    environment = tmp_path_factory.mktemp("plugin-env") / ".venv"
     uv = shutil.which("uv")
     if uv:
-        run(uv, "build", "--quiet", "--wheel", "--out-dir", out, PROJECT / "client")
+        run_checked(uv, "venv", "--quiet", "--python", sys.executable, environment)
     else:
-        pip = [sys.executable, "-m", "pip"]
-        run(*pip, "wheel", "--quiet", "--no-deps", "-w", out, PROJECT / "client")
-    (built,) = out.glob("*.whl")
-    return built
+        venv.create(environment, with_pip=True)
+    python = venv_python(environment)
+    install(python, wheel)
+    return python
 
 
 def test_wheel_carries_the_proto_and_typed_stubs(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    package = "custom_instrument_client"
     for member in [
         "py.typed",
         "stubs/custom_instrument.proto",
@@ -53,31 +48,49 @@ def test_wheel_carries_the_proto_and_typed_stubs(wheel: Path) -> None:
         "session.py",
         "session_constructor.py",
     ]:
-        assert f"{package}/{member}" in names
+        assert f"{PACKAGE}/{member}" in names
 
 
 def test_wheel_installs_and_imports_in_a_fresh_environment(
-    wheel: Path,
-    tmp_path: Path,
+    fresh_python: Path, tmp_path: Path
 ) -> None:
-    environment = tmp_path / "plugin-env"
-    uv = shutil.which("uv")
-    if uv:
-        run(uv, "venv", "--quiet", "--python", sys.executable, environment)
-    else:
-        venv.create(environment, with_pip=True)
-    python = environment / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    if uv:
-        run(uv, "pip", "install", "--quiet", "--python", python, wheel)
-    else:
-        run(python, "-m", "pip", "install", "--quiet", wheel)
-    package, stubs = "custom_instrument_client", "custom_instrument_pb2_grpc"
+    stubs = "custom_instrument_pb2_grpc"
     constant, client = "CUSTOM_INSTRUMENT_INSTRUMENT_TYPE", "CustomInstrumentClient"
     probe = (
-        f"import {package} as c, {package}.stubs.{stubs} as g;"
+        f"import {PACKAGE} as c, {PACKAGE}.stubs.{stubs} as g;"
         f"print(c.{constant}, c.{client}.__name__, g.__name__, c.__file__)"
     )
-    output = run(python, "-c", probe, cwd=tmp_path).split()
-    expected = ["CustomInstrumentService", client, f"{package}.stubs.{stubs}"]
+    output = run_checked(fresh_python, "-c", probe, cwd=tmp_path).split()
+    expected = ["CustomInstrumentService", client, f"{PACKAGE}.stubs.{stubs}"]
     assert output[:3] == expected
-    assert str(environment) in output[3]  # imported from the fresh environment, not the project
+    # Imported from the fresh environment, not the project.
+    assert str(fresh_python.parent.parent) in output[3]
+
+
+def test_importing_the_client_redirects_nothing_even_with_the_variable_set(
+    fresh_python: Path, tmp_path: Path
+) -> None:
+    # What a station's plug-in does with NI_LOCAL_RUNTIME left set: NI's function stays.
+    probe = f"""
+import importlib.util
+import {PACKAGE}
+from {PACKAGE} import local_runtime
+from ni.measurementlink.discovery.v1.client import _client, _support
+print(importlib.util.find_spec("local_ni_runtime") is None)
+print(_client._get_discovery_service_address is _support._get_discovery_service_address)
+print(local_runtime.hint())
+"""
+    result = subprocess.run(
+        [fresh_python, "-c", probe],
+        cwd=tmp_path,
+        env={**os.environ, "NI_LOCAL_RUNTIME": "localhost:1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    no_runtime, original, hint = result.stdout.splitlines()
+    assert (no_runtime, original) == ("True", "True")
+    assert result.stderr == ""  # not the line a redirected process prints
+    assert "nothing in this process redirects NI's SDK" in hint

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from measurement_client import MeasurementCaller
-from support import PROJECT, ServerProcess, launch, write_pin_map
+from support import (
+    PROJECT,
+    ServerProcess,
+    build_wheel,
+    install,
+    launch,
+    run_checked,
+    venv_python,
+    write_pin_map,
+)
 
 SERVICE = "CustomInstrument"
 DMM = "CustomInstrumentNIDmmMeasurement_Python"
@@ -65,9 +74,18 @@ def start_command(folder: Path) -> list[str]:
 def station(
     deployed: Path, runtime: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[list[Path]]:
-    """The deployed service and NI-DMM plug-in, each started from its own folder, no stdin."""
+    """The deployed service and NI-DMM plug-in, each started from its own folder, no stdin.
+
+    This station has no NI software: each folder's .venv is built first, as its start
+    script does, and gets the local runtime's wheel, whose .pth line redirects the
+    folder's processes to the runtime (NI_LOCAL_RUNTIME is set).
+    """
     monkeypatch.setenv("PYTHON", sys.executable)  # the Python that builds their .venv
     running = [deployed / "Services" / SERVICE, deployed / "Measurements" / "nidmm_measurement"]
+    runtime_wheel = build_wheel(PROJECT / "runtime", tmp_path / "dist")
+    for folder in running:
+        run_checked(sys.executable, folder / "venv_setup.py", cwd=folder)
+        install(venv_python(folder / ".venv"), "--no-deps", runtime_wheel)
     started: list[ServerProcess] = []
     try:
         started.append(launch(tmp_path, start_command(running[0])))

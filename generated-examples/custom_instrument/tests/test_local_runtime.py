@@ -184,9 +184,7 @@ def test_reservation_of_a_killed_process_is_listed_and_cleared(
 ) -> None:
     holder = (
         "import os\n"
-        "from custom_instrument_client import local_runtime\n"
         "from ni.measurementlink.sessionmanagement.v1 import client\n"
-        "local_runtime.apply()\n"
         f"context = client.PinMapContext(pin_map_id={pin_map_id!r}, sites=[0])\n"
         f"client.SessionManagementClient().reserve_session(context, {RESOURCE_PIN!r})\n"
         "os._exit(9)  # die without unreserving\n"

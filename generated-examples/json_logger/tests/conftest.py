@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from json_logger_client import local_runtime
+import local_ni_runtime.redirect
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
 
 from support import ServerProcess, connect, launch_runtime, launch_server
@@ -40,11 +40,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="session")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The local NI runtime, and this process and its children pointed at it."""
+    """The local NI runtime, and this process and its children pointed at it.
+
+    A child inherits NI_LOCAL_RUNTIME, and the runtime's .pth line redirects it as it
+    starts; this process is already running, so it redirects itself.
+    """
     running = launch_runtime(tmp_path_factory.mktemp("runtime"))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(local_runtime.ENVIRONMENT_VARIABLE, running.address)
-        local_runtime.apply()
+        patch.setenv(local_ni_runtime.redirect.ENVIRONMENT_VARIABLE, running.address)
+        local_ni_runtime.redirect.apply()
         yield running
     running.stop()
 

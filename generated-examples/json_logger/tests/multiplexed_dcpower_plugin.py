@@ -18,7 +18,6 @@ import ni_measurement_plugin_sdk_service as nims
 import nidcpower
 import niswitch
 
-import json_logger_client  # noqa: F401  (applies NI_LOCAL_RUNTIME)
 from json_logger_client.stopping import stop_requests
 
 SERVICE_CLASS = "LocalRuntimeMultiplexedDCPower_Python"

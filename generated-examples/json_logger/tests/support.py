@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -134,6 +135,49 @@ def launch(
         server.stop()
         pytest.fail(f"{command} did not start: {line!r}\n{server.log_text()}")
     return server
+
+
+def run_checked(
+    *command: str | Path, cwd: Path = PROJECT, env: dict[str, str] | None = None
+) -> str:
+    """Run `command`; return its stdout, failing the test with its output if it fails."""
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def build_wheel(project: Path, out: Path) -> Path:
+    """Build the wheel of the package in `project` into `out`; return it."""
+    uv = shutil.which("uv")
+    if uv:
+        run_checked(uv, "build", "--quiet", "--wheel", "--out-dir", out, project)
+    else:
+        pip = [sys.executable, "-m", "pip"]
+        run_checked(*pip, "wheel", "--quiet", "--no-deps", "-w", out, project)
+    (built,) = out.glob("*.whl")
+    return built
+
+
+def install(python: Path, *arguments: str | Path) -> None:
+    """`pip install ARGUMENTS` into the environment of `python` (through uv when on PATH)."""
+    uv = shutil.which("uv")
+    if uv:
+        run_checked(uv, "pip", "install", "--quiet", "--python", python, *arguments)
+    else:
+        run_checked(python, "-m", "pip", "install", "--quiet", *arguments)
+
+
+def venv_python(environment: Path) -> Path:
+    """The interpreter of the virtual environment `environment`."""
+    return environment / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
 
 
 def registered_sessions(runtime: ServerProcess) -> list[str]:

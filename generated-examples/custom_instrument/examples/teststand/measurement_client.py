@@ -2,8 +2,7 @@
 
 Resolves the plug-in through NI Discovery Service, reads its metadata, and calls
 the v2 `Measure` RPC with a pin map context, the configuration serialized from
-that metadata by NI's SDK. Importing it applies the NI_LOCAL_RUNTIME switch, so a
-script that only uses NI's SDK and this module still finds the local runtime.
+that metadata by NI's SDK.
 
 Accepted values, per configuration type: numbers (int or float; int for integer
 types), booleans, strings (also pins and IO resources), paths (str or
@@ -30,10 +29,6 @@ from ni_measurement_plugin_sdk_service.measurement.client_support import (
     deserialize_parameters,
     serialize_parameters,
 )
-
-from custom_instrument_client import local_runtime
-
-local_runtime.apply()
 
 MEASUREMENT_V2 = "ni.measurementlink.measurement.v2.MeasurementService"
 ENUM_VALUES = "ni/enum.values"

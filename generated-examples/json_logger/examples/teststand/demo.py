@@ -27,7 +27,7 @@ from xml.etree import ElementTree
 
 from ni.measurementlink.pinmap.v1.client import PinMapClient
 
-from json_logger_client import local_runtime
+from local_ni_runtime import redirect
 
 import teststand_json_logger as teststand
 from measurement_client import MeasurementCaller
@@ -115,8 +115,10 @@ def run(resource_name: str) -> dict[str, dict[str, Any]]:
         address = stack.enter_context(
             started([python, "-m", "local_ni_runtime"], "listening on ", dict(os.environ))
         )
-        os.environ[local_runtime.ENVIRONMENT_VARIABLE] = address
-        local_runtime.apply()
+        # The children started below inherit the variable, which the runtime's .pth line
+        # acts on when they start; this process is already running, so it applies it now.
+        os.environ[redirect.ENVIRONMENT_VARIABLE] = address
+        redirect.apply()
         environment = dict(os.environ)
         print(f"local runtime on {address}", flush=True)
         server = stack.enter_context(

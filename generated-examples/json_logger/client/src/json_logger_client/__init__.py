@@ -1,11 +1,8 @@
 """Client of the JsonLogger service, with its proto and generated stubs."""
 
-from . import local_runtime
 from .connection import ServiceConnection, ServiceNotFoundError, ServiceUnavailableError
 from .session import SERVICE, JsonLoggerClient
 from .session_constructor import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
-
-local_runtime.apply()  # no-op unless NI_LOCAL_RUNTIME is set
 
 __all__ = [
     "JSON_LOGGER_INSTRUMENT_TYPE",

@@ -1,45 +1,17 @@
-"""Point NI's SDK at the local runtime when NI_LOCAL_RUNTIME is set; otherwise do nothing.
+"""What connection errors say about NI_LOCAL_RUNTIME; this package never redirects anything.
 
-Template-owned. On a test station NI Discovery Service tells every process where
-NI's services are. Without NI software (Linux, CI), set NI_LOCAL_RUNTIME to the
-address `python -m local_ni_runtime` prints, and every process that imports this
-package (the server, plug-ins, TestStand helpers, and the SDK clients inside
-them) asks the runtime instead. The SDK has no setting for the discovery
-address, so this replaces the one function every DiscoveryClient calls to find it.
+Template-owned. The local runtime package (`local_ni_runtime`, development and CI
+only) redirects NI's SDK to itself in every process of the Python environment it
+is installed in when NI_LOCAL_RUNTIME is set. A test station does not install it,
+so there the variable changes nothing; a message about NI Discovery Service not
+answering still names it, since it tells what happened.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 ENVIRONMENT_VARIABLE = "NI_LOCAL_RUNTIME"
-
-
-def apply() -> str | None:
-    """Redirect NI Discovery Service look-ups if NI_LOCAL_RUNTIME is set; return the address.
-
-    The first time in a process it prints one line to stderr naming the address:
-    a variable left set on a test station must not redirect anything silently.
-    """
-    address = configured_address()
-    if address is None:
-        return None
-    from ni.measurementlink.discovery.v1.client import _client
-
-    def local_runtime_address() -> str:
-        return address
-
-    current = _client._get_discovery_service_address  # type: ignore[attr-defined]
-    if getattr(current, "__name__", "") != "local_runtime_address":
-        print(
-            f"{ENVIRONMENT_VARIABLE}={address}: NI Discovery Service calls go to the local "
-            "runtime at that address, not to NI's services.",
-            file=sys.stderr,
-            flush=True,
-        )
-    _client._get_discovery_service_address = local_runtime_address  # type: ignore[attr-defined]
-    return address
 
 
 def configured_address() -> str | None:
@@ -47,11 +19,25 @@ def configured_address() -> str | None:
     return os.environ.get(ENVIRONMENT_VARIABLE, "").strip() or None
 
 
+def _redirected() -> bool:
+    """Whether NI's discovery client in this process asks another address than NI's own."""
+    from ni.measurementlink.discovery.v1.client import _client, _support
+
+    name = "_get_discovery_service_address"
+    return getattr(_client, name, None) is not getattr(_support, name, None)
+
+
 def hint() -> str:
     """What to add to a message about NI Discovery Service not answering ("" when unset)."""
     address = configured_address()
     if address is None:
         return ""
+    if not _redirected():
+        return (
+            f" Note: {ENVIRONMENT_VARIABLE} is set to {address!r}, but nothing in this process "
+            "redirects NI's SDK to a local runtime (local_ni_runtime does, in the Python "
+            "environments it is installed in), so this went to NI's services."
+        )
     return (
         f" Note: {ENVIRONMENT_VARIABLE} is set to {address!r}, so this went to the local "
         f"runtime there, not to NI's services. Start it (python -m local_ni_runtime), or "
