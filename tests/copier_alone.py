@@ -14,7 +14,9 @@ from pathlib import Path
 import update_scenario
 
 COPIER_VERSION = "9.19.1"  # the version requirements.lock pins
-TOOLS_LINE = "Installing grpcio-tools==1.80.1 mypy-protobuf==5.1.0 ruff==0.17.6 with {installer} into"
+TOOLS_LINE = (
+    "Installing grpcio-tools==1.80.1 mypy-protobuf==5.1.0 ruff==0.17.6 with {installer} into"
+)
 
 
 def bin_dir(environment: Path) -> Path:

@@ -31,7 +31,7 @@ import pytest
 
 import copier_alone
 import update_scenario
-from helpers import BENCH_POWER_LOCK, EDGE_CASES, ROOT
+from helpers import EDGE_CASES, ROOT
 
 CHECK_TIMEOUT = 600  # seconds for one project's scripts/check.py, environment included
 # A test waiting for its check may also wait for the checks queued before it.
@@ -97,7 +97,12 @@ SCENARIOS: dict[str, Scenario] = {
     # install on a station gets: protobuf 7 today) ...
     "defaults": Scenario(rendered({}), check_args=("--resolution", "highest")),
     "register_map": Scenario(rendered({"preset": "register_map"})),
-    "bench_power_lock": Scenario(rendered(BENCH_POWER_LOCK)),
+    # Rendered, both RPCs written, then Ping added and SetLimits removed by update.
+    "bench_power_lock_grown": Scenario(
+        update_scenario.prepare_grown,
+        check_args=("-v",),
+        expected_skips=("BenchPowerLockResource.heartbeat is written",),
+    ),
     "edge_cases": Scenario(rendered(EDGE_CASES)),
     # ... and with the lowest versions of its direct dependencies, on the oldest Python
     # the generated code supports, on a fresh machine: no uv on PATH, so check.py
@@ -113,7 +118,7 @@ SCENARIOS: dict[str, Scenario] = {
         update_scenario.prepare,
         check_args=("-v",),
         # The template's skeleton test steps aside for the RPC the user filled in.
-        expected_skips=("BenchPowerLockResource.heartbeat is filled in",),
+        expected_skips=("BenchPowerLockResource.heartbeat is written",),
     ),
     # A new user: Copier installed alone copies a renamed logger from a git clone
     # (tests/test_first_contact.py).

@@ -20,7 +20,6 @@ from project_checks import SCENARIOS, WAIT_TIMEOUT, RunningCheck, tail, unexpect
 RENDERED = [
     "defaults",
     "register_map",
-    "bench_power_lock",
     "edge_cases",
     "defaults_with_pip_on_python_3_10",
 ]

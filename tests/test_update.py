@@ -19,6 +19,7 @@ import pytest
 
 from project_checks import WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
 from update_scenario import (
+    HEARTBEAT,
     RESOURCE,
     SERVER_PACKAGE,
     USER_NOTE,
@@ -26,6 +27,7 @@ from update_scenario import (
     USER_TEST_PATH,
     V2_README_LINE,
     V2_SESSIONS_LINE,
+    WRITTEN_METHODS,
     clone_template,
     git,
 )
@@ -87,9 +89,14 @@ def test_update_to_a_new_template_version_keeps_the_users_work(
 
     answers = (project / ".copier-answers.yml").read_text("utf-8")
     assert "_commit: v2" in answers and "_commit: v1" in committed(Path(".copier-answers.yml"))
-    # The user's own files are untouched; the README keeps the user's note.
-    assert (project / RESOURCE).read_text("utf-8") == committed(RESOURCE)
-    assert "response.server_time.FromDatetime(" in committed(RESOURCE)
+    # The user's Heartbeat is kept, line for line, behind the 0.4 signature; the
+    # skeleton they left is gone (the base answers UNIMPLEMENTED for it).
+    resource = (project / RESOURCE).read_text("utf-8")
+    assert "class BenchPowerLockResource(BenchPowerLockResourceBase):" in resource
+    assert HEARTBEAT.replace("def heartbeat(", "def _heartbeat_request(") in resource
+    assert "def heartbeat(self) -> _datetime.datetime:" in resource
+    assert "def set_limits" not in resource and "def set_limits" in committed(RESOURCE)
+    # The user's other files are untouched; the README keeps the user's note.
     assert (project / USER_TEST_PATH).read_text("utf-8") == USER_TEST
     readme = (project / "README.md").read_text("utf-8")
     assert USER_NOTE in readme
@@ -104,5 +111,27 @@ def test_update_to_a_new_template_version_keeps_the_users_work(
     assert not unexpected_skips("bench_power_lock_updated", output)
     assert "test_heartbeat.py::test_heartbeat_returns_the_server_time PASSED" in output
     # The template's skeleton test steps aside for the RPC the user filled in.
-    assert "unimplemented_naming_the_function[Heartbeat] SKIPPED" in output
-    assert "unimplemented_naming_the_function[SetLimits] PASSED" in output
+    assert "answers_unimplemented_naming_its_method[Heartbeat] SKIPPED" in output
+    assert "answers_unimplemented_naming_its_method[SetLimits] PASSED" in output
+
+
+@pytest.mark.project(check="bench_power_lock_grown")
+@pytest.mark.timeout(WAIT_TIMEOUT)
+def test_an_api_grown_and_shrunk_by_update_keeps_the_project_green(
+    project_checks: dict[str, RunningCheck],
+) -> None:
+    check = project_checks["bench_power_lock_grown"]
+    project = check.project
+    code, output = check.finish()
+
+    resource = (project / RESOURCE).read_text("utf-8")
+    assert WRITTEN_METHODS in resource  # the user's file, untouched
+    servicer = (project / SERVER_PACKAGE / "servicer.py").read_text("utf-8")
+    assert "def Ping(" in servicer and "SetLimits" not in servicer
+    assert not list(project.rglob("*.rej"))
+
+    assert code == 0, f"scripts/check.py failed after growing the API ({project}):\n{tail(output)}"
+    assert not unexpected_skips("bench_power_lock_grown", output)
+    # The added RPC answers UNIMPLEMENTED, naming the method to write, until it is written.
+    assert "answers_unimplemented_naming_its_method[Ping] PASSED" in output
+    assert "answers_unimplemented_naming_its_method[Heartbeat] SKIPPED" in output

@@ -1,12 +1,14 @@
-"""A user's project across two template versions, as tests/test_update.py checks it.
+"""A user's project across a template release, as tests/test_update.py checks it.
 
 The template is cloned into a scratch git repository with the working tree's
-changes committed (so the commit a render records exists when updating); that
-commit is tagged v1, and a change to two template-owned files (sessions.py and
-the project README) is committed and tagged v2. A new user renders v1 as the
-Bench Power Lock service (AcquireLock/ReleaseLock and a Heartbeat RPC), commits,
-fills in Heartbeat in resource.py, adds a test of their own, notes something in
-the README, commits, and updates to v2.
+changes committed (so the commit a render records exists when updating). v1 is
+the 0.3.0 release; v2 is the working tree plus a change to two template-owned
+files (sessions.py and the project README). A new user renders v1 as the Bench
+Power Lock service (AcquireLock/ReleaseLock and a Heartbeat RPC), commits, fills
+in Heartbeat in resource.py as 0.3 asked (a method taking the request message),
+adds a test of their own, notes something in the README, commits, and updates
+to v2, whose resource methods take keyword arguments: the update's task adapts
+resource.py without changing the user's code.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def test_heartbeat_returns_the_server_time(server: ServerProcess) -> None:
 '''
 USER_NOTE = "Bench 3 in lab B has the only supply: ask Dana before changing its limits.\n"
 
+# The 0.3.0 release (CHANGELOG.md), the version users' projects are on.
+RELEASE_0_3 = "5196734bc2b7e38ed30c053afda9d74cf256e306"
+
 # What template v2 changes in template-owned files.
 V2_SESSIONS_LINE = "# Template v2: a template-owned change that an update must bring.\n"
 V2_README_LINE = "Template v2 adds this line to the project README.\n"
@@ -81,8 +86,13 @@ def clone_template(workdir: Path) -> Path:
 
 
 def tag_two_versions(template: Path) -> None:
-    """Tag the clone's HEAD v1, then commit a change to template-owned files as v2."""
-    git(template, "tag", "v1")
+    """Tag the 0.3.0 release v1, then commit a change to template-owned files on HEAD as v2."""
+    if git(template, "cat-file", "-t", RELEASE_0_3, check=False).strip() != "commit":
+        raise AssertionError(
+            f"the 0.3.0 release commit {RELEASE_0_3} is not in this repository's history; "
+            "clone the repository with its history (not --depth 1)"
+        )
+    git(template, "tag", "v1", RELEASE_0_3)
     sessions = template / "template/server/src/{{ server_package }}/sessions.py"
     sessions.write_text(sessions.read_text("utf-8") + "\n\n" + V2_SESSIONS_LINE, "utf-8")
     readme = template / "template/README.md.jinja"
@@ -141,3 +151,55 @@ def prepare(project: Path) -> None:
     tag_two_versions(template)
     render_v1_and_work_on_it(template, project)
     update_to_v2(project)
+
+
+# A user of this version grows the API: writes both RPCs, then adds Ping and
+# removes SetLimits by `copier update`.
+WRITTEN_METHODS = '''
+    def heartbeat(self) -> datetime.datetime:
+        """Answer Heartbeat with the server's clock."""
+        return datetime.datetime.now(datetime.timezone.utc)
+
+    def set_limits(
+        self,
+        *,
+        voltage: float,
+        channels: Sequence[int],
+        per_pin: Mapping[str, float],
+        enabled: bool,
+        blob: bytes,
+        hold: datetime.timedelta | None,
+    ) -> tuple[str, Sequence[str]]:
+        """Accept the limits and say what was set."""
+        return f"{voltage} V on {len(channels)} channels", []
+'''
+GROWN_RPCS = [
+    BENCH_POWER_LOCK["custom_rpcs"][0],  # Heartbeat, kept
+    {"name": "Ping", "request": [], "response": ["bool ok"]},  # added
+]
+
+
+def prepare_grown(project: Path) -> None:
+    """Render this version, write both RPCs, then add Ping and remove SetLimits by update."""
+    template = clone_template(project.parent)
+    copier.run_copy(
+        str(template), project, data=BENCH_POWER_LOCK, defaults=True, unsafe=True, quiet=True
+    )
+    resource = project / RESOURCE
+    source = resource.read_text("utf-8").replace(
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\n\nimport datetime\n"
+        "from collections.abc import Mapping, Sequence\n",
+        1,
+    )
+    resource.write_text(source.rstrip("\n") + "\n" + WRITTEN_METHODS, "utf-8")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "Heartbeat and SetLimits written")
+    copier.run_update(
+        project,
+        data={"custom_rpcs": GROWN_RPCS},
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+    )
