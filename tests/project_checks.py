@@ -30,6 +30,7 @@ import copier
 import pytest
 
 import copier_alone
+import fourth_preset
 import update_scenario
 from helpers import EDGE_CASES, ROOT
 
@@ -119,6 +120,12 @@ SCENARIOS: dict[str, Scenario] = {
         check_args=("-v",),
         # The template's skeleton test steps aside for the RPC the user filled in.
         expected_skips=("BenchPowerLockResource.heartbeat is written",),
+    ),
+    # A fourth preset, added as template/_presets/README.md says (tests/test_preset_catalog.py).
+    "fourth_preset": Scenario(
+        fourth_preset.prepare,
+        check_args=("-v",),
+        expected_skips=("TallyCounterResource.increment is written",),
     ),
     # A new user: Copier installed alone copies a renamed logger from a git clone
     # (tests/test_first_contact.py).
