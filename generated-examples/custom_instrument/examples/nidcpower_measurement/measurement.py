@@ -83,7 +83,10 @@ def measure(
             reservation.initialize_nidcpower_sessions(),
             reservation.initialize_session(
                 CustomInstrumentSessionConstructor(
-                    protocol=PROTOCOL, register_map_path=REGISTER_MAP
+                    discovery_client=measurement_service.discovery_client,
+                    grpc_channel_pool=measurement_service.channel_pool,
+                    protocol=PROTOCOL,
+                    register_map_path=REGISTER_MAP,
                 ),
                 CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
             ) as resource_info,
