@@ -133,6 +133,15 @@ def admin(postgresql: str) -> psycopg.Connection[Any]:
     return psycopg.connect(psycopg.conninfo.make_conninfo(**parameters), autocommit=True)
 
 
+def terminate_connections(connection: psycopg.Connection[Any], url: str) -> int:
+    """End every connection to the database of `url`, as an administrator can; count them."""
+    ended = connection.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+        (url.rsplit("/", 1)[1],),
+    ).fetchall()
+    return sum(1 for (done,) in ended if done)
+
+
 @pytest.fixture
 def new_postgresql(postgresql: str) -> NewDatabase:
     """Return a factory of URLs of new, empty PostgreSQL databases."""
@@ -487,13 +496,8 @@ def test_a_dropped_postgresql_connection_is_opened_again_once(
     url = new_postgresql()
     session_name = initialize(stub, url).session_name
     log(stub, session_name, "before")
-    dbname = url.rsplit("/", 1)[1]
     with admin(postgresql) as connection:
-        terminated = connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (dbname,),
-        ).fetchall()
-    assert terminated == [(True,)]
+        assert terminate_connections(connection, url) == 1
     log(stub, session_name, "after")
     names = [row["measurement_name"] for row in query(stub, session_name)]
     close(stub, session_name)
@@ -509,10 +513,7 @@ def test_postgresql_refusing_twice_is_unavailable_and_the_session_stays(
     with admin(postgresql) as connection:
         # Connections to it are refused from now on, and the open one is ended.
         connection.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
-        connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (dbname,),
-        )
+        assert terminate_connections(connection, url) == 1
     error = status_of(lambda: log(stub, session_name, "refused"))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert "could not be opened again" in (error.details() or "")
