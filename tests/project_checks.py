@@ -98,6 +98,12 @@ SCENARIOS: dict[str, Scenario] = {
     # install on a station gets: protobuf 7 today) ...
     "defaults": Scenario(rendered({}), check_args=("--resolution", "highest")),
     "register_map": Scenario(rendered({"preset": "register_map"})),
+    # SQLite and a PostgreSQL server its tests start (.ci/run installs one when missing);
+    # root writes to read-only files, so that one test cannot run as root.
+    "database": Scenario(
+        rendered({"preset": "database"}),
+        expected_skips=("this user writes to read-only files (root)",),
+    ),
     # Rendered, both RPCs written, then Ping added and SetLimits removed by update.
     "bench_power_lock_grown": Scenario(
         update_scenario.prepare_grown,

@@ -1,5 +1,9 @@
 """The locks are complete and current: the template repository's and each render's.
 
+A render's lock is the shared one, or its preset's own when the preset adds server
+dependencies (template/_presets/README.md): each of those is checked in a render of
+its preset.
+
 Both are made by `uv pip compile --universal --generate-hashes` (needs the package
 index); uv keeps the versions already locked, so a lock is reported stale only
 when a requirement changed and the lock was not made again.
@@ -12,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pytest_copie.plugin import Copie
 
 from helpers import ROOT, render
@@ -59,3 +64,15 @@ def test_render_lock_is_current_and_catches_a_new_requirement(copie: Copie) -> N
     made = run(project, sys.executable, "scripts/lock.py")
     assert made.returncode == 0, made.stderr
     assert "\nsix==1.17.0 \\\n    --hash=sha256:" in (project / "requirements-dev.lock").read_text()
+
+
+OWN_LOCKS = sorted(path.parent.name for path in (ROOT / "template" / "_presets").glob("*/*.lock"))
+
+
+@pytest.mark.parametrize("preset", OWN_LOCKS)
+def test_a_preset_lock_is_current_and_covers_its_server_dependencies(
+    copie: Copie, preset: str
+) -> None:
+    project = render(copie, {"preset": preset})
+    current = run(project, sys.executable, "scripts/lock.py", "--check")
+    assert current.returncode == 0, current.stdout + current.stderr

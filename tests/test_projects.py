@@ -20,6 +20,7 @@ from project_checks import SCENARIOS, WAIT_TIMEOUT, RunningCheck, tail, unexpect
 RENDERED = [
     "defaults",
     "register_map",
+    "database",
     "edge_cases",
     "defaults_with_pip_on_python_3_10",
 ]

@@ -59,3 +59,15 @@ class ResourceExhaustedError(ServiceError):
     """The server has run out of something (descriptors, memory, licenses): say how to free it."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class AbortedError(ServiceError):
+    """A concurrent user got in the way (a lock held too long, a deadlock): the caller may retry."""
+
+    code = grpc.StatusCode.ABORTED
+
+
+class UnavailableError(ServiceError):
+    """What the resource depends on cannot be reached (a database server): say why."""
+
+    code = grpc.StatusCode.UNAVAILABLE

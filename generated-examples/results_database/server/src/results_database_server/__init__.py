@@ -1,0 +1,1 @@
+"""The ResultsDatabase server: one session per resource, shared by measurement plug-ins."""

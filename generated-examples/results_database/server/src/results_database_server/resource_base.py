@@ -1,0 +1,85 @@
+"""What the server asks of the ResultsDatabase resource: one method per RPC.
+
+Template-owned, rendered from the RPC answers: `copier update` rewrites it. Your
+class in resource.py subclasses ResultsDatabaseResourceBase and overrides
+the methods it implements; a method it does not override answers UNIMPLEMENTED,
+so an RPC added by `copier update` works (saying so) until you write it, and a
+method whose RPC was removed is simply no longer called.
+
+The server calls `resource_key` and `open` on OpenDatabase, a method per
+custom RPC while holding the session (calls on one session never overlap), and
+`close` once, when the session closes. Request fields arrive as keyword
+arguments (an unset Timestamp or Duration as None); a method returns None, its
+response's one field, or a tuple of its fields in the order the proto declares
+them. Raise the errors in errors.py to answer with a specific status code.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
+
+from .errors import UnimplementedError
+
+ResourceT = TypeVar("ResourceT", bound="ResultsDatabaseResourceBase")
+
+
+class ResultsDatabaseResourceBase:
+    """The resource of one session: defaults for everything, each RPC answering UNIMPLEMENTED."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @staticmethod
+    def resource_key(resource_name: str) -> str:
+        """Return the key that identifies the resource: one session per key.
+
+        The default trims surrounding whitespace. Override it to normalize
+        further (case, aliases) so two spellings of one resource share a
+        session, and raise InvalidArgumentError for names you refuse.
+        """
+        return resource_name.strip()
+
+    @classmethod
+    def open(cls: type[ResourceT], resource_key: str, resource_name: str) -> ResourceT:
+        """Acquire the resource for a new session; called once per session.
+
+        `resource_name` is the name as the client sent it, before `resource_key`
+        normalized it. The default opens nothing.
+        """
+        return cls(resource_key)
+
+    def close(self) -> None:
+        """Release the resource; called once, when its session closes."""
+
+    def log_result(
+        self,
+        *,
+        measurement_name: str,
+        timestamp: datetime.datetime | None,
+        site: int,
+        pin_names: Sequence[str],
+        status: str,
+        configurations: Mapping[str, str],
+        outputs: Mapping[str, str],
+        station: str,
+    ) -> int:
+        """Answer LogResult: override this in resource.py."""
+        raise UnimplementedError(
+            "LogResult is not implemented yet: write "
+            f"{type(self).__name__}.log_result in "
+            "server/src/results_database_server/resource.py "
+            "(copy its signature from resource_base.py)."
+        )
+
+    def query_results(
+        self, *, measurement_name: str, since: datetime.datetime | None, limit: int
+    ) -> Sequence[str]:
+        """Answer QueryResults: override this in resource.py."""
+        raise UnimplementedError(
+            "QueryResults is not implemented yet: write "
+            f"{type(self).__name__}.query_results in "
+            "server/src/results_database_server/resource.py "
+            "(copy its signature from resource_base.py)."
+        )

@@ -1,0 +1,524 @@
+"""The results database: URLs and sessions, rows, queries, refusals, concurrency, durability.
+
+PostgreSQL runs against a real server: the one DATABASE_PRESET_POSTGRESQL_URL names
+(a database the tests' user may create databases from), else one these tests start
+with the PostgreSQL binaries on PATH (initdb, pg_ctl). Without either, the
+PostgreSQL tests skip saying so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from results_database_client import ResultsDatabaseClient
+from results_database_client.stubs import results_database_pb2 as pb2
+from results_database_client.stubs import results_database_pb2_grpc as pb2_grpc
+from results_database_server.resource import DatabaseUrl
+
+from support import ATTACH_TO_EXISTING, ServerProcess, close, connect, initialize, status_of
+
+Stub = pb2_grpc.ResultsDatabaseStub
+NewDatabase = Callable[[], str]
+POSTGRESQL_URL_VARIABLE = "DATABASE_PRESET_POSTGRESQL_URL"
+
+
+def stamp(moment: datetime) -> Timestamp:
+    timestamp = Timestamp()
+    timestamp.FromDatetime(moment)
+    return timestamp
+
+
+def log(stub: Stub, session_name: str, name: str = "step", **fields: Any) -> int:
+    """Log one result through the raw stub; return its row id."""
+    if isinstance(fields.get("timestamp"), datetime):
+        fields["timestamp"] = stamp(fields["timestamp"])
+    request = pb2.LogResultRequest(session_name=session_name, measurement_name=name, **fields)
+    return stub.LogResult(request).result_id
+
+
+def query(stub: Stub, session_name: str, **fields: Any) -> list[dict[str, Any]]:
+    """Return the rows QueryResults answers, parsed."""
+    if isinstance(fields.get("since"), datetime):
+        fields["since"] = stamp(fields["since"])
+    request = pb2.QueryResultsRequest(session_name=session_name, **fields)
+    return [json.loads(row) for row in stub.QueryResults(request).rows]
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: a real server
+# ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def postgresql_binaries() -> tuple[str, str] | None:
+    """Return initdb and pg_ctl from PATH, PGBIN or a Debian-style versioned folder, or None.
+
+    GitHub's Windows runners name theirs in PGBIN, its Ubuntu runners keep them in
+    /usr/lib/postgresql/VERSION/bin.
+    """
+    pg_ctl = shutil.which("pg_ctl") or shutil.which("pg_ctl", path=os.environ.get("PGBIN", ""))
+    if pg_ctl is None:
+        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        pg_ctl = str(versions[-1]) if versions else None
+    if pg_ctl is None:
+        return None
+    initdb = shutil.which("initdb", path=str(Path(pg_ctl).parent))
+    return (initdb, pg_ctl) if initdb else None
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[str]:
+    """The URL of a database to create test databases from, on a running server."""
+    given = os.environ.get(POSTGRESQL_URL_VARIABLE)
+    if given:
+        yield given
+        return
+    binaries = postgresql_binaries()
+    if binaries is None:
+        pytest.skip(f"no PostgreSQL: set {POSTGRESQL_URL_VARIABLE} or put pg_ctl on PATH")
+    initdb, pg_ctl = binaries
+    # PostgreSQL refuses to run as root: as root, run it as nobody.
+    as_user: list[str] = []
+    data = Path(tempfile.mkdtemp(prefix="results-postgresql-"))
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        as_user = ["runuser", "-u", "nobody", "--"]
+        shutil.chown(data, "nobody")
+    port = free_port()
+    run: dict[str, Any] = {"check": True, "capture_output": True, "text": True, "timeout": 120}
+    database = str(data / "db")
+    create = [initdb, "-D", database, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off"
+    start = [pg_ctl, "-D", database, "-l", str(data / "log"), "-o", options, "-w", "start"]
+    try:
+        subprocess.run([*as_user, *create], **run)
+        subprocess.run([*as_user, *start], **run)
+    except subprocess.CalledProcessError as error:
+        shutil.rmtree(data, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start: {error.stdout}{error.stderr}")
+    yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    subprocess.run([*as_user, pg_ctl, "-D", database, "-m", "immediate", "stop"], **run)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+_database_numbers = itertools.count()
+
+
+def admin(postgresql: str) -> psycopg.Connection[Any]:
+    """A connection of the tests' own to the server's administration database."""
+    parameters = DatabaseUrl.parse(postgresql).parameters
+    assert parameters is not None
+    return psycopg.connect(psycopg.conninfo.make_conninfo(**parameters), autocommit=True)
+
+
+def terminate_connections(connection: psycopg.Connection[Any], url: str) -> int:
+    """End every connection to the database of `url`, as an administrator can; count them."""
+    ended = connection.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+        (url.rsplit("/", 1)[1],),
+    ).fetchall()
+    return sum(1 for (done,) in ended if done)
+
+
+@pytest.fixture
+def new_postgresql(postgresql: str) -> NewDatabase:
+    """Return a factory of URLs of new, empty PostgreSQL databases."""
+
+    def create() -> str:
+        name = f"results_{os.getpid()}_{next(_database_numbers)}"
+        with admin(postgresql) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return postgresql.rsplit("/", 1)[0] + "/" + name
+
+    return create
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request: pytest.FixtureRequest, new_resource: NewDatabase) -> NewDatabase:
+    """Each backend in turn: a factory of URLs of new databases."""
+    if request.param == "sqlite":
+        return new_resource
+    factory: NewDatabase = request.getfixturevalue("new_postgresql")
+    return factory
+
+
+# ---------------------------------------------------------------------------
+# URLs and sessions
+# ---------------------------------------------------------------------------
+
+
+def test_spellings_of_one_database_have_one_key(tmp_path: Path) -> None:
+    folder = tmp_path.as_posix()
+    assert (
+        DatabaseUrl.parse(f"sqlite:///{folder}/a.db").key
+        == DatabaseUrl.parse(f" SQLite:///{folder}/sub/../a.db ").key
+    )
+    assert (
+        DatabaseUrl.parse("postgresql://tester@DBHost/results").key
+        == DatabaseUrl.parse("postgres://tester@dbhost:5432/results").key
+        == "postgresql://tester@dbhost:5432/results"
+    )
+    assert DatabaseUrl.parse("postgresql://h/r?sslmode=require&connect_timeout=3").key == (
+        "postgresql://h:5432/r?connect_timeout=3&sslmode=require"
+    )
+    assert (
+        DatabaseUrl.parse("postgresql://h:5433/r").key != DatabaseUrl.parse("postgresql://h/r").key
+    )
+
+
+def test_two_spellings_share_one_session(stub: Stub, tmp_path: Path) -> None:
+    opened = initialize(stub, f"sqlite:///{(tmp_path / 'one.db').as_posix()}")
+    other = f"SQLITE:///{(tmp_path / 'sub' / '..' / 'one.db').as_posix()}"
+    assert initialize(stub, other, ATTACH_TO_EXISTING).session_name == opened.session_name
+    close(stub, opened.session_name)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("results.db", "accepted sqlite:///PATH or postgresql://"),
+        ("mysql://h/db", "accepted sqlite:///PATH or postgresql://"),
+        ("sqlite://", "names no file"),
+        ("sqlite:///:memory:", "in-memory"),
+        ("sqlite:///a.db?mode=ro", "takes no"),
+        ("sqlite:///C:/a<b.db", "Windows"),
+        ("postgresql:///results", "with a host and a database name"),
+        ("postgresql://dbhost", "with a host and a database name"),
+        ("postgresql://dbhost:99999/results", "port"),
+        ("postgresql://dbhost/results?password=x", "libpq"),
+        ("postgresql://dbhost/results?host=other", "in the URL itself"),
+    ],
+)
+def test_urls_not_accepted_are_refused_saying_what_is(stub: Stub, url: str, says: str) -> None:
+    error = status_of(lambda: initialize(stub, url))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert says in (error.details() or "")
+
+
+def test_a_password_in_the_url_is_refused_and_never_shown(stub: Stub) -> None:
+    error = status_of(lambda: initialize(stub, "postgresql://tester:s3cret@dbhost/results"))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = error.details() or ""
+    assert "s3cret" not in details
+    assert "PGPASSFILE" in details and "PGPASSWORD" in details and "service" in details
+    other = status_of(lambda: initialize(stub, "mysql://tester:s3cret@dbhost/results"))
+    assert "s3cret" not in (other.details() or "")
+
+
+def test_postgresql_that_cannot_be_reached_is_unavailable_with_the_cause(stub: Stub) -> None:
+    error = status_of(lambda: initialize(stub, f"postgresql://t@127.0.0.1:{free_port()}/r"))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert "127.0.0.1" in (error.details() or "")
+
+
+# ---------------------------------------------------------------------------
+# Rows and queries
+# ---------------------------------------------------------------------------
+
+
+def test_a_result_is_stored_with_every_field(stub: Stub, new_database: NewDatabase) -> None:
+    session_name = initialize(stub, new_database()).session_name
+    when = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
+    first = log(
+        stub,
+        session_name,
+        "DC sweep",
+        timestamp=when,
+        site=2,
+        pin_names=["VDD", "VSS"],
+        status="Passed",
+        configurations={"voltage": "5.0", "naïve": "ü"},
+        outputs={"current": "0.1"},
+        station="Line 1 / Station 3",
+    )
+    second = log(stub, session_name, "DC sweep")
+    (newest, oldest) = query(stub, session_name)
+    close(stub, session_name)
+    assert second > first
+    assert oldest == {
+        "id": first,
+        "session": oldest["session"],
+        "measurement_name": "DC sweep",
+        "site": 2,
+        "pin_names": ["VDD", "VSS"],
+        "timestamp": "2026-03-04T05:06:07.890123Z",
+        "status": "Passed",
+        "configurations": {"voltage": "5.0", "naïve": "ü"},
+        "outputs": {"current": "0.1"},
+        "station": "Line 1 / Station 3",
+    }
+    assert newest["session"] == oldest["session"]
+    assert newest["station"] == platform.node()  # empty: the server's computer
+    moment = datetime.strptime(newest["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert abs(moment.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)) < timedelta(
+        minutes=5
+    )  # unset: now
+
+
+def test_query_filters_by_name_and_time_and_limits_newest_first(
+    stub: Stub, new_database: NewDatabase
+) -> None:
+    session_name = initialize(stub, new_database()).session_name
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for minute in range(150):
+        name = "even" if minute % 2 == 0 else "odd"
+        log(stub, session_name, name, timestamp=start + timedelta(minutes=minute))
+    everything = query(stub, session_name)
+    assert len(everything) == 100  # limit 0 means 100
+    assert everything[0]["timestamp"] == "2026-01-01T02:29:00.000000Z"  # newest first
+    assert len(query(stub, session_name, limit=10_000)) == 150
+    assert len(query(stub, session_name, limit=7)) == 7
+    odd = query(stub, session_name, measurement_name="odd", limit=1000)
+    assert len(odd) == 75 and {row["measurement_name"] for row in odd} == {"odd"}
+    recent = query(stub, session_name, since=start + timedelta(minutes=140))
+    assert [row["timestamp"][11:16] for row in recent][-1] == "02:20" and len(recent) == 10
+    assert query(stub, session_name, measurement_name="none") == []
+    error = status_of(lambda: query(stub, session_name, limit=10_001))
+    close(stub, session_name)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "limit 10001" in (error.details() or "") and "1 to 10,000" in (error.details() or "")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"measurement_name": ""}, "measurement_name"),
+        ({"measurement_name": "a\x00b"}, "measurement_name"),
+        ({"status": "\x00"}, "status"),
+        ({"pin_names": ["ok", "no\x00"]}, "pin_names"),
+        ({"configurations": {"k\x00": "v"}}, "configurations"),
+        ({"outputs": {"k": "\x00"}}, "outputs"),
+        ({"station": "\x00"}, "station"),
+    ],
+)
+def test_bad_fields_are_refused_naming_the_field_and_the_session_keeps_serving(
+    stub: Stub, new_resource: NewDatabase, fields: dict[str, Any], field: str
+) -> None:
+    session_name = initialize(stub, new_resource()).session_name
+    request = {"name": fields.pop("measurement_name", "step"), **fields}
+    error = status_of(lambda: log(stub, session_name, **request))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (error.details() or "").startswith(field)
+    log(stub, session_name, "after")
+    assert [row["measurement_name"] for row in query(stub, session_name)] == ["after"]
+    close(stub, session_name)
+
+
+def test_client_results_returns_the_rows_as_dictionaries(
+    server: ServerProcess, new_resource: NewDatabase
+) -> None:
+    with ResultsDatabaseClient(new_resource(), address=server.address) as session:
+        session.log_result(measurement_name="Measure", status="Passed", outputs={"v": "4.99"})
+        (row,) = session.results()
+    assert (row["measurement_name"], row["status"], row["outputs"]) == (
+        "Measure",
+        "Passed",
+        {"v": "4.99"},
+    )
+
+
+# ---------------------------------------------------------------------------
+# What the database refuses
+# ---------------------------------------------------------------------------
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.as_posix()}"
+
+
+def test_a_directory_that_does_not_exist_is_refused(stub: Stub, tmp_path: Path) -> None:
+    error = status_of(lambda: initialize(stub, sqlite_url(tmp_path / "missing" / "a.db")))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "does not exist" in (error.details() or "")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_kept(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database, " * 100, encoding="utf-8")
+    error = status_of(lambda: initialize(stub, sqlite_url(path)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a database" in (error.details() or "")
+    assert path.read_text(encoding="utf-8") == "not a database, " * 100
+
+
+def test_a_schema_from_the_future_is_refused_naming_its_version(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    session_name = initialize(stub, sqlite_url(path)).session_name
+    close(stub, session_name)
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_version SET version = 7")
+    connection.close()
+    error = status_of(lambda: initialize(stub, sqlite_url(path)))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "schema version 7" in (error.details() or "")
+    assert "up to 1" in (error.details() or "")
+
+
+def test_a_results_table_of_another_program_is_refused(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE results (anything TEXT)")
+    connection.close()
+    error = status_of(lambda: initialize(stub, sqlite_url(path)))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no schema_version" in (error.details() or "")
+
+
+def test_a_read_only_database_is_permission_denied(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "read-only.db"
+    close(stub, initialize(stub, sqlite_url(path)).session_name)
+    for leftover in tmp_path.glob("read-only.db-*"):
+        leftover.unlink()
+    path.chmod(0o444)
+    if os.access(path, os.W_OK):
+        pytest.skip("this user writes to read-only files (root): run the tests as another user")
+    error = status_of(lambda: initialize(stub, sqlite_url(path)))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "readonly" in (error.details() or "")
+
+
+def test_a_database_locked_by_another_writer_is_aborted_and_then_serves(
+    stub: Stub, tmp_path: Path
+) -> None:
+    path = tmp_path / "locked.db"
+    session_name = initialize(stub, sqlite_url(path)).session_name
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        error = status_of(lambda: log(stub, session_name, "while locked"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert error.code() == grpc.StatusCode.ABORTED
+    assert "locked" in (error.details() or "") and "retry" in (error.details() or "")
+    log(stub, session_name, "after")
+    assert [row["measurement_name"] for row in query(stub, session_name)] == ["after"]
+    close(stub, session_name)
+
+
+# ---------------------------------------------------------------------------
+# Concurrency and durability, on each backend
+# ---------------------------------------------------------------------------
+
+
+def test_sixteen_writers_on_one_session_store_exactly_every_row(
+    stub: Stub, new_database: NewDatabase
+) -> None:
+    session_name = initialize(stub, new_database()).session_name
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def writer(number: int) -> None:
+        for index in range(200):
+            row_id = log(stub, session_name, f"w{number}", outputs={"index": str(index)})
+            with lock:
+                ids.append(row_id)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = query(stub, session_name, limit=10_000)
+    close(stub, session_name)
+    assert len(ids) == len(set(ids)) == 3200
+    assert sorted(row["id"] for row in rows) == sorted(ids)
+    written = {(row["measurement_name"], row["outputs"]["index"]) for row in rows}
+    assert written == {(f"w{n}", str(i)) for n in range(16) for i in range(200)}
+
+
+def test_acknowledged_rows_survive_sigkill(
+    start_server: Callable[..., ServerProcess], new_database: NewDatabase
+) -> None:
+    url = new_database()
+    server = start_server()
+    channel, stub = connect(server.address)
+    acknowledged: set[int] = set()
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def writer(number: int) -> None:
+        for index in range(1_000_000):
+            try:
+                row_id = log(stub, session_name, f"w{number}", outputs={"index": str(index)})
+            except grpc.RpcError:
+                return
+            with lock:
+                acknowledged.add(row_id)
+                if len(acknowledged) >= 1000:
+                    enough.set()
+
+    with channel:
+        session_name = initialize(stub, url).session_name
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        assert enough.wait(120)
+        server.process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
+        for thread in threads:
+            thread.join()
+    assert server.process.wait(10) != 0
+    after = start_server()
+    channel, stub = connect(after.address)
+    with channel:
+        reopened = initialize(stub, url).session_name
+        stored = {row["id"] for row in query(stub, reopened, limit=10_000)}
+        close(stub, reopened)
+    assert acknowledged <= stored
+
+
+def test_a_dropped_postgresql_connection_is_opened_again_once(
+    stub: Stub, postgresql: str, new_postgresql: NewDatabase
+) -> None:
+    url = new_postgresql()
+    session_name = initialize(stub, url).session_name
+    log(stub, session_name, "before")
+    with admin(postgresql) as connection:
+        assert terminate_connections(connection, url) == 1
+    log(stub, session_name, "after")
+    names = [row["measurement_name"] for row in query(stub, session_name)]
+    close(stub, session_name)
+    assert names == ["after", "before"]
+
+
+def test_postgresql_refusing_twice_is_unavailable_and_the_session_stays(
+    stub: Stub, postgresql: str, new_postgresql: NewDatabase
+) -> None:
+    url = new_postgresql()
+    session_name = initialize(stub, url).session_name
+    dbname = url.rsplit("/", 1)[1]
+    with admin(postgresql) as connection:
+        # Connections to it are refused from now on, and the open one is ended.
+        connection.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+        assert terminate_connections(connection, url) == 1
+    error = status_of(lambda: log(stub, session_name, "refused"))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert "could not be opened again" in (error.details() or "")
+    with admin(postgresql) as connection:
+        connection.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+    log(stub, session_name, "back")
+    assert [row["measurement_name"] for row in query(stub, session_name)] == ["back"]
+    close(stub, session_name)
