@@ -80,7 +80,11 @@ def measure(
         with (
             reservation.initialize_nidmm_session() as dmm_info,
             reservation.initialize_session(
-                ResultsDatabaseSessionConstructor(), RESULTS_DATABASE_INSTRUMENT_TYPE
+                ResultsDatabaseSessionConstructor(
+                    discovery_client=measurement_service.discovery_client,
+                    grpc_channel_pool=measurement_service.channel_pool,
+                ),
+                RESULTS_DATABASE_INSTRUMENT_TYPE,
             ) as resource_info,
         ):
             dmm = dmm_info.session
