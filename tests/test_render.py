@@ -89,6 +89,8 @@ def test_defaults_render_the_json_logger(copie: Copie) -> None:
         "server/src/json_logger_server/__init__.py",
         "server/src/json_logger_server/__main__.py",
         "server/src/json_logger_server/resource.py",
+        "server/src/json_logger_server/ndjson.py",
+        "tests/test_ndjson.py",
         "server/JsonLogger.serviceconfig",
         "scripts/check.py",
         "scripts/generate_stubs.py",
@@ -215,6 +217,8 @@ def test_register_map_wire_contract(copie: Copie) -> None:
     for preset in ("json_logger", "blank"):
         other = render(copie, {"preset": preset})
         assert not (other / "examples/register_map.csv").exists(), preset
+    # The JSON logger's own modules come with its preset only.
+    assert not list(project.rglob("*ndjson.py"))
 
 
 def render_in_subprocess(dest: Path, hash_seed: str) -> Path:

@@ -63,19 +63,45 @@ def records(path: Path) -> list[dict[str, Any]]:
 
 
 def test_record_format(stub: Stub, tmp_path: Path) -> None:
+    # Byte for byte what NI's JSON logger writes: json.dumps(record, ensure_ascii=False).
     path = tmp_path / "format.ndjson"
     session_name = initialize(stub, str(path)).session_name
     when = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=timezone.utc)
-    log(stub, session_name, "DC Sweep", {"voltage": "5.0", "naïve": "ü"}, {"current": "0.1"}, when)
+    log(stub, session_name, "DC Sweep", {"naïve": "ü"}, {"current": "0.1"}, when)
+    log(stub, session_name, "two", {"a": "1", "b": "2"}, {}, when)
     close(stub, session_name)
-    assert records(path) == [
-        {
-            "timestamp": "2026-03-04 05:06:07",
-            "measurement_name": "DC Sweep",
-            "measurement_configurations": {"voltage": "5.0", "naïve": "ü"},
-            "measurement_outputs": {"current": "0.1"},
-        }
-    ]
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines) == 3 and lines[2] == b""
+    assert lines[0].decode("utf-8") == (
+        '{"timestamp": "2026-03-04 05:06:07", "measurement_name": "DC Sweep", '
+        '"measurement_configurations": {"naïve": "ü"}, "measurement_outputs": {"current": "0.1"}}'
+    )
+    assert records(path)[1] == {
+        "timestamp": "2026-03-04 05:06:07",
+        "measurement_name": "two",
+        "measurement_configurations": {"a": "1", "b": "2"},
+        "measurement_outputs": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "text"),
+    [
+        (0, 999_999_999, "1970-01-01 00:00:00"),
+        (-1, 500_000_000, "1969-12-31 23:59:59"),
+        (253_402_300_799, 999_999_999, "9999-12-31 23:59:59"),
+    ],
+)
+def test_timestamp_is_written_as_its_whole_second(
+    stub: Stub, tmp_path: Path, seconds: int, nanos: int, text: str
+) -> None:
+    path = tmp_path / "stamps.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    request = pb2.LogMeasurementDataRequest(session_name=session_name, measurement_name="t")
+    request.timestamp.seconds, request.timestamp.nanos = seconds, nanos
+    stub.LogMeasurementData(request)
+    close(stub, session_name)
+    assert records(path)[0]["timestamp"] == text
 
 
 def test_any_text_is_escaped_into_one_json_line(stub: Stub, tmp_path: Path) -> None:
@@ -244,7 +270,7 @@ def test_log_corrupted_after_close_is_refused_on_next_open(
 ) -> None:
     path = tmp_path / "corrupted.ndjson"
     path.write_bytes(_valid_lines(100))
-    for _ in range(2):  # the second open may skip the check: nothing changed
+    for _ in range(2):  # a server that remembers what it checked may check only what changed
         session_name = initialize(stub, str(path)).session_name
         log(stub, session_name, "ours")
         close(stub, session_name)
@@ -269,7 +295,7 @@ def test_log_grown_by_another_process_opens_and_its_lines_are_checked(
     close(stub, session_name)
     names = [record["measurement_name"] for record in records(path)]
     assert names == ["kept"] * 200 + ["ours"] + ["theirs"] * 30 + ["ours again"]
-    # Only the part after what was checked is new; a bad line there is still found.
+    # A bad line another process appends is found on the next open.
     _append_in_another_process(path, b'{"theirs": 1}\n"not an object"\n')
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -288,23 +314,6 @@ def test_another_writer_during_a_session_is_checked_on_the_next_open(
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "is not NDJSON: line 2 is not valid JSON" in (error.details() or "")
-
-
-def test_memory_of_checked_logs_is_bounded() -> None:
-    """The server remembers checked files in an LRU of fixed size (in this process here)."""
-    from json_logger_server.resource import _Checked, _CheckedLogs
-
-    checked = _CheckedLogs(capacity=3)
-    for name in "abcd":
-        checked.put(name, _Checked(1, 1, name.encode()))
-    assert checked.get("a") is None  # the oldest went first
-    assert checked.get("b") is not None  # ... and using one keeps it
-    checked.put("e", _Checked(1, 1, b"e"))
-    assert checked.get("c") is None and checked.get("b") is not None
-    checked.remember_unchanged("f", (1, 2, 3, 4))
-    assert checked.get("d") is None
-    remembered = checked.get("f")
-    assert remembered is not None and (remembered.prefix, remembered.unchanged) == (0, (1, 2, 3, 4))
 
 
 @pytest.mark.parametrize("seconds", [-62_135_596_801, 253_402_300_800, -(2**62)])
