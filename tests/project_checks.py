@@ -91,13 +91,19 @@ def oldest_supported_python() -> str | None:
 
 PYTHON_3_10 = oldest_supported_python()
 
+# The render tests marked `environment` (wheels, deployed folders, start scripts
+# building .venv) take most of a render's suite and do the same whatever the
+# resource: they run in the defaults renders, the edge cases and the database
+# preset (its own dependencies), and are deselected in the other scenarios.
+ANSWER_TESTS = ("-m", "not environment")
+
 # Every preset and unusual answer set, each rendered and checked; the update scenario
 # is checked after `copier update` from v1 to v2 (tests/test_update.py).
 SCENARIOS: dict[str, Scenario] = {
     # NI's JSON logger with the newest versions its packages allow (what a fresh
     # install on a station gets: protobuf 7 today) ...
     "defaults": Scenario(rendered({}), check_args=("--resolution", "highest")),
-    "register_map": Scenario(rendered({"preset": "register_map"})),
+    "register_map": Scenario(rendered({"preset": "register_map"}), check_args=ANSWER_TESTS),
     # SQLite and a PostgreSQL server its tests start (.ci/run installs one when missing);
     # root writes to read-only files, so that one test cannot run as root.
     "database": Scenario(
@@ -107,7 +113,7 @@ SCENARIOS: dict[str, Scenario] = {
     # Rendered, both RPCs written, then Ping added and SetLimits removed by update.
     "bench_power_lock_grown": Scenario(
         update_scenario.prepare_grown,
-        check_args=("-v",),
+        check_args=("-v", *ANSWER_TESTS),
         expected_skips=("BenchPowerLockResource.heartbeat is written",),
     ),
     "edge_cases": Scenario(rendered(EDGE_CASES)),
@@ -123,20 +129,20 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "bench_power_lock_updated": Scenario(
         update_scenario.prepare,
-        check_args=("-v",),
+        check_args=("-v", *ANSWER_TESTS),
         # The template's skeleton test steps aside for the RPC the user filled in.
         expected_skips=("BenchPowerLockResource.heartbeat is written",),
     ),
     # A fourth preset, added as template/_presets/README.md says (tests/test_preset_catalog.py).
     "fourth_preset": Scenario(
         fourth_preset.prepare,
-        check_args=("-v",),
+        check_args=("-v", *ANSWER_TESTS),
         expected_skips=("TallyCounterResource.increment is written",),
     ),
     # A new user: Copier installed alone copies a renamed logger from a git clone
     # (tests/test_first_contact.py).
     "bench_logger_copied_with_copier_alone": Scenario(
-        copier_alone.prepare_bench_logger, check_args=("-v",)
+        copier_alone.prepare_bench_logger, check_args=("-v", *ANSWER_TESTS)
     ),
 }
 

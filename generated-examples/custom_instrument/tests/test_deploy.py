@@ -21,6 +21,9 @@ from support import (
     write_pin_map,
 )
 
+# Slow, and the same for every answer: the template's matrix runs it in a few renders only.
+pytestmark = pytest.mark.environment
+
 SERVICE = "CustomInstrument"
 DMM = "CustomInstrumentNIDmmMeasurement_Python"
 # A first start installs every wheel into a new .venv: minutes, not the usual seconds.

@@ -14,6 +14,9 @@ import pytest
 
 from support import PROJECT
 
+# Slow, and the same for every answer: the template's matrix runs it in a few renders only.
+pytestmark = pytest.mark.environment
+
 SERVER = PROJECT / "server"
 SETUP_COPIES = [SERVER / "venv_setup.py", *sorted(PROJECT.glob("examples/*/venv_setup.py"))]
 BUILDING = "=== building "

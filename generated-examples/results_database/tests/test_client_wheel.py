@@ -14,6 +14,9 @@ import pytest
 
 from support import PROJECT, build_wheel, install, run_checked, venv_python
 
+# Slow, and the same for every answer: the template's matrix runs it in a few renders only.
+pytestmark = pytest.mark.environment
+
 PACKAGE = "results_database_client"
 
 
