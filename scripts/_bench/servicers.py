@@ -1,7 +1,9 @@
 """The baseline and reference servers, run as `scripts/bench.py --serve KIND`.
 
-Both serve the render's generated proto on the generated server's thread pool,
-so they differ from it only in what their handlers do.
+Each serves its render's generated proto on the generated server's thread pool,
+so it differs from the generated server only in what its handlers do: the
+baseline and reference on the JSON logger's, the database baseline on the
+database render's.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import time
 from concurrent import futures
 from typing import IO, Any
 
-from _bench.project import INITIALIZE_NEW, Modules, modules
-from _bench.servers import KIND_BASELINE, LISTENING
+from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules
+from _bench.servers import KIND_BASELINE, LISTENING, SERVE_DATABASE_BASELINE
 
 
 def serve(kind: str) -> int:
@@ -25,13 +27,15 @@ def serve(kind: str) -> int:
     On the generated server's thread pool, built by its own `thread_pool()` with
     its default size (renders from before it had one get the plain pool they used).
     """
-    m = modules()
-    workers = m.server_main.parse_args([]).workers  # the generated server's default pool
-    servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
-    make_pool = getattr(m.server_main, "thread_pool", None)
-    pool = make_pool(workers) if make_pool else futures.ThreadPoolExecutor(max_workers=workers)
-    server = m.grpc.server(pool, options=[("grpc.so_reuseport", 0)])
-    m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
+    if kind == SERVE_DATABASE_BASELINE:
+        d = database_modules()
+        server = _server(d.grpc, d.server_main)
+        d.pb2_grpc.add_ResultsDatabaseServicer_to_server(_database_baseline_servicer(), server)
+    else:
+        m = modules()
+        servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
+        server = _server(m.grpc, m.server_main)
+        m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
     port = server.add_insecure_port("localhost:0")
     server.start()
     print(f"{LISTENING}localhost:{port}", flush=True)
@@ -39,6 +43,36 @@ def serve(kind: str) -> int:
         sys.stdin.read()
     server.stop(grace=1).wait()
     return 0
+
+
+def _server(grpc: Any, server_main: Any) -> Any:
+    """A gRPC server on the pool `server_main` builds by default (or the plain pool it used)."""
+    workers = server_main.parse_args([]).workers  # the generated server's default pool
+    make_pool = getattr(server_main, "thread_pool", None)
+    pool = make_pool(workers) if make_pool else futures.ThreadPoolExecutor(max_workers=workers)
+    return grpc.server(pool, options=[("grpc.so_reuseport", 0)])
+
+
+def _database_baseline_servicer() -> Any:
+    """The database render's handlers, doing nothing but return an empty response."""
+    d = database_modules()
+    pb2 = d.pb2
+    base: Any = d.pb2_grpc.ResultsDatabaseServicer
+
+    class DatabaseBaseline(base):  # type: ignore[misc]  # the generated base class is Any here
+        def OpenDatabase(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            return pb2.OpenDatabaseResponse()
+
+        def LogResult(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            return pb2.LogResultResponse()
+
+        def QueryResults(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            return pb2.QueryResultsResponse()
+
+        def CloseDatabase(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            return pb2.CloseDatabaseResponse()
+
+    return DatabaseBaseline()
 
 
 def _baseline_servicer(m: Modules) -> Any:
