@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from typing import IO, Any
 
@@ -54,25 +55,26 @@ def _server(grpc: Any, server_main: Any) -> Any:
 
 
 def _database_baseline_servicer() -> Any:
-    """The database render's handlers, doing nothing but return an empty response."""
+    """The database render's handlers, doing nothing but return an empty response.
+
+    Made from the service's descriptor: one handler per RPC, returning its response type.
+    """
     d = database_modules()
-    pb2 = d.pb2
-    base: Any = d.pb2_grpc.ResultsDatabaseServicer
+    service = d.pb2.DESCRIPTOR.services_by_name["ResultsDatabase"]
+    handlers = {
+        method.name: _empty_handler(getattr(d.pb2, method.output_type.name))
+        for method in service.methods
+    }
+    return type("DatabaseBaseline", (d.pb2_grpc.ResultsDatabaseServicer,), handlers)()
 
-    class DatabaseBaseline(base):  # type: ignore[misc]  # the generated base class is Any here
-        def OpenDatabase(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
-            return pb2.OpenDatabaseResponse()
 
-        def LogResult(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
-            return pb2.LogResultResponse()
+def _empty_handler(response: Callable[[], Any]) -> Callable[[Any, Any, Any], Any]:
+    """A handler method that returns a new, empty `response`."""
 
-        def QueryResults(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
-            return pb2.QueryResultsResponse()
+    def handler(self: Any, request: Any, context: Any) -> Any:
+        return response()
 
-        def CloseDatabase(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
-            return pb2.CloseDatabaseResponse()
-
-    return DatabaseBaseline()
+    return handler
 
 
 def _baseline_servicer(m: Modules) -> Any:
