@@ -1,8 +1,8 @@
-"""Benchmark the rendered JSON logger service against Python gRPC's limit and NI's design.
+"""Benchmark the rendered JSON logger and results database against Python gRPC's limit.
 
 Usage:
-    python3 scripts/bench.py                      # full run, about 3.5 minutes on 2 cores
-    python3 scripts/bench.py --quick              # every row, fewer samples, under a minute
+    python3 scripts/bench.py                      # full run, about 8 minutes on 2 cores
+    python3 scripts/bench.py --quick              # every row, fewer samples, about a minute
     python3 scripts/bench.py --json bench.json    # also write the table as JSON
     python3 scripts/bench.py --compare old.json   # add a column: this run / the old run
     python3 scripts/bench.py --project DIR        # measure a JSON logger rendered earlier
@@ -18,6 +18,12 @@ taking medians over repetitions:
   reference design (it re-reads and parses the whole log on every InitializeFile,
   attaches included), to show what the generated design avoids.
 
+The database rows measure the `database` preset rendered with its default answers
+(`results_database_server`) against a baseline of its own: empty handlers on that
+render's proto and thread pool. They log to SQLite files, and to a PostgreSQL
+server started for the run with initdb and pg_ctl when those are found (the report
+says why not otherwise), and time QueryResults on a table of 100,000 rows.
+
 Clients are threads of this process, each with its own channel and connection;
 one row runs the same load from two client processes to show that the client side
 is not the limit.
@@ -25,9 +31,11 @@ Every ratio is generated / baseline. Memory and descriptor rows read /proc, so
 they need Linux; elsewhere they are left empty.
 
 Run with any Python 3.10+: the script sets up the repository's .venv (Copier,
-uv) with scripts/_bootstrap.py, renders the template into a temporary directory,
-builds an environment there with the render's pinned grpcio, protobuf and NI SDK
-plus its client and server packages, and re-runs itself inside it (`--measure`).
+uv) with scripts/_bootstrap.py, renders the template (and the database preset)
+into a temporary directory, builds an environment there with the renders' pinned
+grpcio, protobuf and NI SDK (the database render's from its own lock, psycopg
+included) plus their client and server packages, and re-runs itself inside it
+(`--measure`).
 The code is the package scripts/_bench/, one module per job.
 """
 

@@ -11,7 +11,7 @@ from _bench.environment import render_and_measure
 from _bench.plan import FULL, QUICK
 from _bench.report import Results, machine, print_report, write_json
 from _bench.scenarios import measure_all
-from _bench.servers import KIND_BASELINE, KIND_REFERENCE
+from _bench.servers import KIND_BASELINE, KIND_REFERENCE, SERVE_DATABASE_BASELINE
 from _bench.servicers import serve
 
 FORWARDED = ("json", "compare")  # options the outer process passes on, as absolute paths
@@ -21,7 +21,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse the command line; internal modes (--measure, --serve) are hidden."""
     parser = argparse.ArgumentParser(
         prog="python3 scripts/bench.py",
-        description="Benchmark the rendered JSON logger service; print a table, optionally JSON.",
+        description="Benchmark the rendered JSON logger and results database services; "
+        "print a table, optionally JSON.",
     )
     parser.add_argument("--quick", action="store_true", help="fewer samples (under a minute)")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
@@ -32,7 +33,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="measure this rendered JSON logger project instead of a fresh render",
     )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--serve", choices=[KIND_BASELINE, KIND_REFERENCE], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve",
+        choices=[KIND_BASELINE, KIND_REFERENCE, SERVE_DATABASE_BASELINE],
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     for option in FORWARDED:
         value = getattr(args, option)

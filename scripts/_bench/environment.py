@@ -15,40 +15,62 @@ from _bench import ENTRY
 def render_and_measure(project: Path | None, forwarded: list[str]) -> int:
     """Render the template (or take `project`), build the environment, measure in it.
 
-    `forwarded` are the options for the measuring process; returns its exit code.
+    The database preset is rendered too (its rows have no --project of their own),
+    and installed in the same environment. `forwarded` are the options for the
+    measuring process; returns its exit code.
     """
     _bootstrap.require_supported_python()
     python, tools = _bootstrap.ensure_venv()
     env = _bootstrap.tool_environment(tools)
     with tempfile.TemporaryDirectory(prefix="session-template-bench-") as scratch:
         work = Path(scratch)
+        copier = tools / ("copier.exe" if sys.platform == "win32" else "copier")
+        command = [str(copier), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--quiet"]
         if project is None:
             project = work / "project"
-            copier = tools / ("copier.exe" if sys.platform == "win32" else "copier")
-            command = [str(copier), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
             print("bench: rendering the template (default answers)...", file=sys.stderr)
-            _run([*command, "--quiet", str(_bootstrap.ROOT), str(project)], env)
+            _run([*command, str(_bootstrap.ROOT), str(project)], env)
         else:
             project = project.resolve()
+        database = work / "database"
+        print("bench: rendering the database preset (its default answers)...", file=sys.stderr)
+        _run([*command, "--data", "preset=database", str(_bootstrap.ROOT), str(database)], env)
         print("bench: building the benchmark environment...", file=sys.stderr, flush=True)
-        bench_python = _build_environment(work / "venv", project, python, tools, env)
+        bench_python = _build_environment(work, project, database, python, tools, env)
         command = [str(bench_python), str(ENTRY), "--measure", str(project)]
         env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
         return subprocess.run([*command, *forwarded], env=env, check=False).returncode
 
 
 def _build_environment(
-    venv_dir: Path, project: Path, python: Path, tools: Path, env: dict[str, str]
+    work: Path, project: Path, database: Path, python: Path, tools: Path, env: dict[str, str]
 ) -> Path:
-    """Create a venv with the render's packages and the versions its requirements pin."""
+    """Create a venv in `work` with both renders' packages and the versions they pin.
+
+    The JSON logger's pins are its requirements-dev.txt; the database render's are
+    its own lock (the preset's, with psycopg), without its hashes: the local
+    packages installed alongside have none, and pip refuses a mix.
+    """
+    venv_dir = work / "venv"
     bench_python = venv_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    database_pins = work / "database-pins.txt"
+    database_pins.write_text(
+        _without_hashes((database / "requirements-dev.lock").read_text(encoding="utf-8")),
+        encoding="utf-8",
+    )
     packages = [
         "-c",
         str(project / "requirements-dev.txt"),  # constraints: the render's pins
+        "-c",
+        str(database_pins),
         "-e",
         str(project / "client"),
         "-e",
         str(project / "server"),
+        "-e",
+        str(database / "client"),
+        "-e",
+        str(database / "server"),
     ]
     uv = shutil.which("uv", path=str(tools))
     if uv:
@@ -59,6 +81,16 @@ def _build_environment(
         pip = [str(bench_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         _run([*pip, *packages], env)
     return bench_python
+
+
+def _without_hashes(lock: str) -> str:
+    """A hashed lock's pins as a plain constraints file: `name==version ; marker` lines."""
+    pins = []
+    for line in lock.splitlines():
+        requirement = line.removesuffix("\\").strip()
+        if requirement and not requirement.startswith(("#", "--")):
+            pins.append(requirement)
+    return "\n".join(pins) + "\n"
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:

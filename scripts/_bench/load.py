@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from _bench.plan import Plan
 from _bench.project import (
@@ -20,7 +20,12 @@ from _bench.project import (
     INITIALIZE_NEW,
     MEASUREMENT,
     OUTPUTS,
+    PIN_NAMES,
+    SITE,
+    STATION,
+    STATUS,
     UNSPECIFIED,
+    database_modules,
     modules,
 )
 
@@ -79,7 +84,83 @@ class Client:
         self._channel.close()
 
 
-def close_all(clients: Iterable[Client]) -> None:
+class LogClient(Protocol):
+    """What the logging loop needs of a client: open, log a prepared request, close."""
+
+    def initialize(self, resource: Path | str, behavior: int = UNSPECIFIED) -> str:
+        """Open or attach to the session for `resource`; return its name."""
+        ...
+
+    def log_request(self, session_name: str) -> Any:
+        """A request that logs one record or result in `session_name`."""
+        ...
+
+    def log(self, request: Any) -> None:
+        """Send one prepared request."""
+        ...
+
+    def close_session(self, session_name: str) -> None:
+        """Close a session."""
+        ...
+
+    def close(self) -> None:
+        """Close the channel."""
+        ...
+
+
+class DatabaseClient:
+    """One client of the database render's server (or its baseline): its own channel."""
+
+    def __init__(self, address: str) -> None:
+        """Connect to `address` over a connection of its own, as `Client` does."""
+        d = database_modules()
+        self._pb2 = d.pb2
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        self._channel = d.grpc.insecure_channel(address, options=options)
+        d.grpc.channel_ready_future(self._channel).result(timeout=30)
+        self._stub = d.pb2_grpc.ResultsDatabaseStub(self._channel)
+
+    def initialize(self, resource: Path | str, behavior: int = UNSPECIFIED) -> str:
+        """Open or attach to the session for the database URL `resource`; return its name."""
+        request = self._pb2.OpenDatabaseRequest(
+            database_url=str(resource), initialization_behavior=behavior
+        )
+        return str(self._stub.OpenDatabase(request).session_name)
+
+    def log_request(self, session_name: str) -> Any:
+        """A LogResult request for `session_name`, stamped now, as a plug-in sends one."""
+        request = self._pb2.LogResultRequest(
+            session_name=session_name,
+            measurement_name=MEASUREMENT,
+            site=SITE,
+            pin_names=PIN_NAMES,
+            status=STATUS,
+            configurations=CONFIGURATIONS,
+            outputs=OUTPUTS,
+            station=STATION,
+        )
+        request.timestamp.GetCurrentTime()
+        return request
+
+    def log(self, request: Any) -> None:
+        """Send one prepared result."""
+        self._stub.LogResult(request)
+
+    def query(self, session_name: str, limit: int) -> int:
+        """QueryResults for the newest `limit` rows of any measurement; return how many came."""
+        request = self._pb2.QueryResultsRequest(session_name=session_name, limit=limit)
+        return len(self._stub.QueryResults(request).rows)
+
+    def close_session(self, session_name: str) -> None:
+        """Close a session."""
+        self._stub.CloseDatabase(self._pb2.CloseDatabaseRequest(session_name=session_name))
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+
+def close_all(clients: Iterable[LogClient]) -> None:
     """Close the channels of `clients`."""
     for client in clients:
         client.close()
@@ -98,22 +179,25 @@ def log_records(
     processes: int,
     plan: Plan,
     on_window: Window,
+    make_client: Callable[[str], LogClient] = Client,
 ) -> int:
     """Records logged inside the measured window by one client per path.
 
     The clients are threads of this process, or of `processes` client processes
     that start logging together. With `shared`, every client attaches to the
     session of the first path. `on_window(begin, end)` is told when the window
-    is, in `time.perf_counter` seconds.
+    is, in `time.perf_counter` seconds. `make_client` connects a client to the
+    address (the database rows pass `DatabaseClient`; a path is then a URL); it
+    must be a class or function of a module, for the client processes to find.
     """
     if processes == 1:
-        return _log_loop(address, paths, shared, plan, on_window=on_window)
+        return _log_loop(address, paths, shared, plan, on_window=on_window, make_client=make_client)
     context = multiprocessing.get_context("spawn")
     ready, go, results = context.Semaphore(0), context.Event(), context.Queue()
     workers = [
         context.Process(
             target=_log_worker,
-            args=(address, paths[i::processes], shared, plan, ready, go, results),
+            args=(address, paths[i::processes], shared, plan, ready, go, results, make_client),
         )
         for i in range(processes)
     ]
@@ -136,6 +220,7 @@ def _log_loop(
     plan: Plan,
     go: Callable[[], None] = lambda: None,
     on_window: Window = lambda begin, end: None,
+    make_client: Callable[[str], LogClient] = Client,
 ) -> int:
     """Log from one thread per path; return the records completed inside the window.
 
@@ -144,7 +229,7 @@ def _log_loop(
     parent), then the window opens after the warm-up and `on_window(begin, end)`
     is told when, in `time.perf_counter` seconds.
     """
-    clients = [Client(address) for _ in paths]
+    clients = [make_client(address) for _ in paths]
     names = [c.initialize(paths[0] if shared else p) for c, p in zip(clients, paths, strict=True)]
     counts = [0] * len(paths)
     window: list[float] = []
@@ -178,7 +263,14 @@ def _log_loop(
 
 
 def _log_worker(
-    address: str, paths: list[str], shared: bool, plan: Plan, ready: Any, go: Any, results: Any
+    address: str,
+    paths: list[str],
+    shared: bool,
+    plan: Plan,
+    ready: Any,
+    go: Any,
+    results: Any,
+    make_client: Callable[[str], LogClient],
 ) -> None:
     """Client process: `_log_loop`, started when the parent sets `go`; puts its count."""
 
@@ -186,7 +278,9 @@ def _log_worker(
         ready.release()
         go.wait()
 
-    results.put(_log_loop(address, paths, shared, plan, go=wait_for_parent))
+    results.put(
+        _log_loop(address, paths, shared, plan, go=wait_for_parent, make_client=make_client)
+    )
 
 
 def init_close_latencies(clients: Sequence[Client], path: Path, samples: int) -> list[float]:

@@ -1,4 +1,7 @@
-"""The render under test as the benchmark sees it: its packages, wire values and records.
+"""The renders under test as the benchmark sees them: their packages, wire values and records.
+
+The JSON logger (the default answers) is measured by most rows; the database
+preset's render by the database rows.
 
 Its packages are installed only in the environment the outer process builds, so
 they are imported by name, on first use.
@@ -19,6 +22,13 @@ UNSPECIFIED, INITIALIZE_NEW = 0, 1  # SessionInitializationBehavior on the wire
 MEASUREMENT = "leakage"
 CONFIGURATIONS = {"voltage": "3.3", "current_limit": "0.01", "aperture": "0.02"}
 OUTPUTS = {"measured_current": "0.00998", "status": "pass", "duration_s": "0.0413"}
+
+
+DATABASE_SERVER_PACKAGE = "results_database_server"
+DATABASE_CLIENT_PACKAGE = "results_database_client"
+# A result as the benchmark logs it to the database, and as the large table holds it.
+SITE, STATUS, STATION = 0, "Passed", "bench-station"
+PIN_NAMES = ("DUT_VDD",)
 
 
 @dataclass(frozen=True)
@@ -57,3 +67,25 @@ def record_line() -> bytes:
         "measurement_outputs": OUTPUTS,
     }
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class DatabaseModules:
+    """grpc and the database render's stubs and server entry, imported by name (bench venv only)."""
+
+    grpc: Any
+    pb2: Any
+    pb2_grpc: Any
+    server_main: Any
+
+
+@functools.cache
+def database_modules() -> DatabaseModules:
+    """Import grpc and the database render's stubs and server main (once)."""
+    stubs = f"{DATABASE_CLIENT_PACKAGE}.stubs.results_database"
+    return DatabaseModules(
+        grpc=importlib.import_module("grpc"),
+        pb2=importlib.import_module(f"{stubs}_pb2"),
+        pb2_grpc=importlib.import_module(f"{stubs}_pb2_grpc"),
+        server_main=importlib.import_module(f"{DATABASE_SERVER_PACKAGE}.main"),
+    )

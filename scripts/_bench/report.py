@@ -102,15 +102,29 @@ class Results:
     quick: bool
 
 
-def print_report(results: Results, previous: dict[str, Any] | None) -> None:
-    """Print the table, the servers' CPU use while logging, the machine and missed targets."""
-    print(render_table(results.table, previous))
-    cpu = results.evidence.get("throughput", {})
-    busy = ", ".join(
+def _cpu_use(cpu: dict[str, Any]) -> str:
+    """Each row's server CPU use, as `key generated / baseline` in cores."""
+    return ", ".join(
         f"{key} {_format(v[KIND_GENERATED], 'cores')} / {_format(v[KIND_BASELINE], 'cores')}"
         for key, v in cpu.items()
     )
+
+
+def print_report(results: Results, previous: dict[str, Any] | None) -> None:
+    """Print the table, the servers' CPU use while logging, the machine and missed targets."""
+    print(render_table(results.table, previous))
+    busy = _cpu_use(results.evidence.get("throughput", {}))
     print(f"\nserver CPU in cores (generated / baseline) while logging: {busy}")
+    database = results.evidence.get("database", {})  # per backend: its rows, or why skipped
+    rows = {k: v for per in database.values() if isinstance(per, dict) for k, v in per.items()}
+    if rows:
+        print(f"database server CPU (generated / baseline) while logging: {_cpu_use(rows)}")
+    skipped: dict[str, list[str]] = {}
+    for row in results.table.rows:
+        if row.note:
+            skipped.setdefault(row.note, []).append(row.key)
+    for note, keys in skipped.items():
+        print(f"{', '.join(keys)}: {note}")
     info = results.machine
     print(
         f"{info['cpus']} CPUs, {info['memory_gib']} GiB, Python {info['python']}, "

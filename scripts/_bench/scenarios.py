@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from _bench.database import measure_database
 from _bench.figures import (
     alternating,
     collect,
     delta,
-    median,
     medians,
     per_1000,
     percentile,
@@ -30,14 +30,13 @@ from _bench.load import (
     close_all,
     close_sessions,
     init_close_latencies,
-    log_records,
     open_close_cycles,
     open_sessions,
     timed_ms,
     timed_open,
 )
 from _bench.plan import Plan
-from _bench.proc import CpuSampler, rss_mib, settled_fds
+from _bench.proc import rss_mib, settled_fds
 from _bench.project import (
     CONFIGURATIONS,
     INITIALIZE_NEW,
@@ -57,9 +56,9 @@ from _bench.servers import (
     stop_target,
 )
 from _bench.table import Table
+from _bench.throughput import Load, Targets, throughput_row
 
 T = TypeVar("T")
-Targets = dict[str, Target]
 
 # key, label, clients, one shared session, client processes, the least gen/base ratio wanted
 THROUGHPUT = (
@@ -73,38 +72,18 @@ THROUGHPUT = (
 
 
 def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -> dict[str, Any]:
-    """Throughput rows; returns the servers' CPU use per row as evidence of saturation.
-
-    The ratio is the median of each round's generated/baseline ratio: the two
-    runs of a round are adjacent in time, so they share the machine's conditions.
-    """
+    """Throughput rows; returns the servers' CPU use per row as evidence of saturation."""
     cpu: dict[str, Any] = {}
     for key, label, clients, shared, processes, minimum in THROUGHPUT:
-        rates: dict[str, list[float]] = {kind: [] for kind in COMPARED}
-        busy: dict[str, list[float]] = {kind: [] for kind in COMPARED}
-        for _, kind in alternating(COMPARED, plan.rounds):
-            rate, used = _throughput(targets[kind], work, clients, shared, processes, plan)
-            rates[kind].append(rate)
-            if used is not None:
-                busy[kind].append(used)
-        row = table.add(key, label, "records/s", medians(rates))
-        pairs = zip(rates[KIND_GENERATED], rates[KIND_BASELINE], strict=True)
-        row.ratio = median([generated / baseline for generated, baseline in pairs])
-        if minimum is not None:
-            row.target = f">= {minimum}x"
-            row.judge(row.ratio, minimum=minimum)
-        cpu[key] = {k: (median(v) if v else None) for k, v in busy.items()}
+        paths = functools.partial(_log_paths, work, clients)
+        load = Load(paths, shared, processes, Client)
+        cpu[key] = throughput_row(table, key, label, targets, load, minimum, plan)
     return cpu
 
 
-def _throughput(
-    target: Target, work: Path, clients: int, shared: bool, processes: int, plan: Plan
-) -> tuple[float, float | None]:
-    """Records per second with `clients` concurrent loggers; also the server's CPU (cores)."""
-    paths = [str(work / f"tput-{target.kind}-{i}.ndjson") for i in range(clients)]
-    sampler = CpuSampler(target.pid)
-    records = log_records(target.address, paths, shared, processes, plan, sampler.window)
-    return records / plan.window_s, sampler.result()
+def _log_paths(work: Path, clients: int, kind: str) -> list[str]:
+    """The logs of a throughput row's clients on the server of `kind`: one per client."""
+    return [str(work / f"tput-{kind}-{i}.ndjson") for i in range(clients)]
 
 
 def measure_init_close(table: Table, targets: Targets, work: Path, plan: Plan) -> None:
@@ -411,6 +390,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("cycles", measure_cycles),
     ("large_log", measure_large_log),
     ("plugin", measure_plugin),
+    ("database", measure_database),
 )
 
 

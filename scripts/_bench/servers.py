@@ -1,7 +1,8 @@
 """The servers under test, each a process of its own: start it, learn its address, stop it.
 
 The generated server is the render's package; the baseline and reference servers
-are this benchmark's script with `--serve` (see `servicers`).
+are this benchmark's script with `--serve` (see `servicers`). The database rows
+have a generated server and a baseline of their own, on the database render's proto.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from pathlib import Path
 
 from _bench import ENTRY
 from _bench.load import POOL_SIZE, Client, close_all
-from _bench.project import SERVER_PACKAGE
+from _bench.project import DATABASE_SERVER_PACKAGE, SERVER_PACKAGE
 
 KIND_GENERATED, KIND_BASELINE, KIND_REFERENCE = "generated", "baseline", "reference"
 COMPARED = (KIND_GENERATED, KIND_BASELINE)  # the servers of every row
 ALL_KINDS = (*COMPARED, KIND_REFERENCE)  # with NI's design, on the rows where it differs
+SERVE_DATABASE_BASELINE = "database-baseline"  # --serve's name for the database's baseline
 LISTENING = "listening on "  # what a server prints, then its address, once it serves
 
 
@@ -51,12 +53,17 @@ class Target:
         self._pool.clear()
 
 
-def start_target(kind: str, workdir: Path) -> Target:
-    """Start one server process; return when it prints its address."""
+def start_target(kind: str, workdir: Path, *, database: bool = False) -> Target:
+    """Start one server process; return when it prints its address.
+
+    With `database`, the generated or baseline server of the database render.
+    """
     if kind == KIND_GENERATED:
-        command = [sys.executable, "-m", SERVER_PACKAGE, "--no-discovery", "--port", "0"]
+        package = DATABASE_SERVER_PACKAGE if database else SERVER_PACKAGE
+        command = [sys.executable, "-m", package, "--no-discovery", "--port", "0"]
     else:
-        command = [sys.executable, str(ENTRY), "--serve", kind]
+        serve = SERVE_DATABASE_BASELINE if database and kind == KIND_BASELINE else kind
+        command = [sys.executable, str(ENTRY), "--serve", serve]
     process = subprocess.Popen(
         command, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )

@@ -1,7 +1,9 @@
 """The baseline and reference servers, run as `scripts/bench.py --serve KIND`.
 
-Both serve the render's generated proto on the generated server's thread pool,
-so they differ from it only in what their handlers do.
+Each serves its render's generated proto on the generated server's thread pool,
+so it differs from the generated server only in what its handlers do: the
+baseline and reference on the JSON logger's, the database baseline on the
+database render's.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from typing import IO, Any
 
-from _bench.project import INITIALIZE_NEW, Modules, modules
-from _bench.servers import KIND_BASELINE, LISTENING
+from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules
+from _bench.servers import KIND_BASELINE, LISTENING, SERVE_DATABASE_BASELINE
 
 
 def serve(kind: str) -> int:
@@ -25,13 +28,15 @@ def serve(kind: str) -> int:
     On the generated server's thread pool, built by its own `thread_pool()` with
     its default size (renders from before it had one get the plain pool they used).
     """
-    m = modules()
-    workers = m.server_main.parse_args([]).workers  # the generated server's default pool
-    servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
-    make_pool = getattr(m.server_main, "thread_pool", None)
-    pool = make_pool(workers) if make_pool else futures.ThreadPoolExecutor(max_workers=workers)
-    server = m.grpc.server(pool, options=[("grpc.so_reuseport", 0)])
-    m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
+    if kind == SERVE_DATABASE_BASELINE:
+        d = database_modules()
+        server = _server(d.grpc, d.server_main)
+        d.pb2_grpc.add_ResultsDatabaseServicer_to_server(_database_baseline_servicer(), server)
+    else:
+        m = modules()
+        servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
+        server = _server(m.grpc, m.server_main)
+        m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
     port = server.add_insecure_port("localhost:0")
     server.start()
     print(f"{LISTENING}localhost:{port}", flush=True)
@@ -39,6 +44,37 @@ def serve(kind: str) -> int:
         sys.stdin.read()
     server.stop(grace=1).wait()
     return 0
+
+
+def _server(grpc: Any, server_main: Any) -> Any:
+    """A gRPC server on the pool `server_main` builds by default (or the plain pool it used)."""
+    workers = server_main.parse_args([]).workers  # the generated server's default pool
+    make_pool = getattr(server_main, "thread_pool", None)
+    pool = make_pool(workers) if make_pool else futures.ThreadPoolExecutor(max_workers=workers)
+    return grpc.server(pool, options=[("grpc.so_reuseport", 0)])
+
+
+def _database_baseline_servicer() -> Any:
+    """The database render's handlers, doing nothing but return an empty response.
+
+    Made from the service's descriptor: one handler per RPC, returning its response type.
+    """
+    d = database_modules()
+    service = d.pb2.DESCRIPTOR.services_by_name["ResultsDatabase"]
+    handlers = {
+        method.name: _empty_handler(getattr(d.pb2, method.output_type.name))
+        for method in service.methods
+    }
+    return type("DatabaseBaseline", (d.pb2_grpc.ResultsDatabaseServicer,), handlers)()
+
+
+def _empty_handler(response: Callable[[], Any]) -> Callable[[Any, Any, Any], Any]:
+    """A handler method that returns a new, empty `response`."""
+
+    def handler(self: Any, request: Any, context: Any) -> Any:
+        return response()
+
+    return handler
 
 
 def _baseline_servicer(m: Modules) -> Any:

@@ -1,0 +1,67 @@
+"""A throughput row: clients log as fast as they can, the servers alternating in rounds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from _bench.figures import alternating, median, medians
+from _bench.load import LogClient, log_records
+from _bench.plan import Plan
+from _bench.proc import CpuSampler
+from _bench.servers import COMPARED, KIND_BASELINE, KIND_GENERATED, Target
+from _bench.table import Table
+
+Targets = dict[str, Target]
+
+
+@dataclass(frozen=True)
+class Load:
+    """What a throughput row's clients do: log to these resources, from these processes."""
+
+    resources: Callable[[str], list[str]]  # one per client, given the server's kind
+    shared: bool  # every client attaches to the session of the first resource
+    processes: int  # client processes the clients are spread over
+    make_client: Callable[[str], LogClient]  # a client of a server's address
+
+
+def throughput_row(
+    table: Table,
+    key: str,
+    label: str,
+    targets: Targets,
+    load: Load,
+    minimum: float | None,
+    plan: Plan,
+) -> dict[str, float | None]:
+    """Add a records/s row, the generated and baseline servers alternating; return their CPU.
+
+    The ratio is the median of each round's generated/baseline ratio: the two
+    runs of a round are adjacent in time, so they share the machine's conditions.
+    The CPU is each server's median use while logging, in cores (None without /proc).
+    """
+    rates: dict[str, list[float]] = {kind: [] for kind in COMPARED}
+    busy: dict[str, list[float]] = {kind: [] for kind in COMPARED}
+    for _, kind in alternating(COMPARED, plan.rounds):
+        target = targets[kind]
+        sampler = CpuSampler(target.pid)
+        records = log_records(
+            target.address,
+            load.resources(kind),
+            load.shared,
+            load.processes,
+            plan,
+            sampler.window,
+            load.make_client,
+        )
+        rates[kind].append(records / plan.window_s)
+        used = sampler.result()
+        if used is not None:
+            busy[kind].append(used)
+    row = table.add(key, label, "records/s", medians(rates))
+    pairs = zip(rates[KIND_GENERATED], rates[KIND_BASELINE], strict=True)
+    row.ratio = median([generated / baseline for generated, baseline in pairs])
+    if minimum is not None:
+        row.target = f">= {minimum}x"
+        row.judge(row.ratio, minimum=minimum)
+    return {k: (median(v) if v else None) for k, v in busy.items()}
