@@ -28,6 +28,7 @@ from xml.etree import ElementTree
 
 import copier
 import jinja2
+import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -342,8 +343,9 @@ def check_project(project: Path, answers: dict[str, Any]) -> None:
         assert ruff.returncode == 0, f"ruff {command[0]}:\n{ruff.stdout}{ruff.stderr}"
 
 
+@pytest.mark.timeout(600)
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
