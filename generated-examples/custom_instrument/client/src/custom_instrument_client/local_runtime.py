@@ -30,7 +30,8 @@ def apply() -> str | None:
     def local_runtime_address() -> str:
         return address
 
-    current = _client._get_discovery_service_address  # type: ignore[attr-defined]
+    # Private to the SDK (hence the noqa): it has no public setting for the address.
+    current = _client._get_discovery_service_address  # type: ignore[attr-defined]  # noqa: SLF001
     if getattr(current, "__name__", "") != "local_runtime_address":
         print(
             f"{ENVIRONMENT_VARIABLE}={address}: NI Discovery Service calls go to the local "
@@ -38,7 +39,7 @@ def apply() -> str | None:
             file=sys.stderr,
             flush=True,
         )
-    _client._get_discovery_service_address = local_runtime_address  # type: ignore[attr-defined]
+    _client._get_discovery_service_address = local_runtime_address  # type: ignore[attr-defined]  # noqa: SLF001
     return address
 
 
