@@ -10,12 +10,10 @@ within microseconds, so the wait fails the test rather than letting it pass.
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
-from types import CodeType, FrameType
 
 import pytest
 
@@ -26,6 +24,8 @@ from custom_instrument_server.sessions import (
     Session,
     SessionRegistry,
 )
+
+from pausing import entering, paused
 
 DEADLOCK_GUARD_S = 30
 MUST_NOT_HAPPEN_S = 0.5
@@ -69,18 +69,6 @@ def in_thread(target: Callable[[], object]) -> threading.Thread:
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread
-
-
-def pause_on_entering(code: CodeType, arrived: threading.Event, resume: threading.Event) -> None:
-    """Stop the calling thread once, when it next enters `code`, until `resume` is set."""
-
-    def profile(frame: FrameType, event: str, arg: object) -> None:
-        if event == "call" and frame.f_code is code:
-            sys.setprofile(None)
-            arrived.set()
-            resume.wait(DEADLOCK_GUARD_S)
-
-    sys.setprofile(profile)
 
 
 def test_slow_open_blocks_only_its_own_resource() -> None:
@@ -203,11 +191,8 @@ def test_an_operation_that_found_its_session_before_close_does_not_run_after_it(
     found, resume = threading.Event(), threading.Event()
 
     def call_paused_after_lookup() -> object:
-        pause_on_entering(Session.run.__code__, found, resume)
-        try:
+        with paused(entering(Session.run.__code__), found, resume):
             return registry.call(session.name, touch, None)
-        finally:
-            sys.setprofile(None)
 
     with futures.ThreadPoolExecutor(1) as threads:
         operation = threads.submit(call_paused_after_lookup)

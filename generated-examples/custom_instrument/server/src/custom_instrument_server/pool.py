@@ -42,11 +42,10 @@ _IDLE_LOOKS = 50
 _numbers = itertools.count(1)
 
 
-class RunnerPool(futures.ThreadPoolExecutor):
-    """A pool that runs tasks on `runners` threads and adds threads only while tasks stall.
+class RunnerPool(futures.Executor):
+    """An executor that runs tasks on `runners` threads and adds threads only while tasks stall.
 
-    A ThreadPoolExecutor for the type checker (gRPC's `server()` asks for one);
-    only `submit` and `shutdown` are used, and both are replaced here.
+    Its own queue and threads; `futures.Executor` gives it `map` and the context manager.
     """
 
     def __init__(
@@ -61,7 +60,6 @@ class RunnerPool(futures.ThreadPoolExecutor):
                 f"need 1 <= runners <= max_workers; got runners={runners}, "
                 f"max_workers={max_workers}"
             )
-        super().__init__(max_workers=max_workers)
         self._limit = max_workers
         self._runners = runners
         self._patience = patience
@@ -83,22 +81,17 @@ class RunnerPool(futures.ThreadPoolExecutor):
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> futures.Future[T]:
         """Queue `fn(*args, **kwargs)`; return its future."""
         future: futures.Future[T] = futures.Future()
-        if self._closed:
-            raise RuntimeError("cannot schedule new futures after shutdown")
         self._tasks.put((future, fn, args, kwargs))
-        # Rare, so checked again under the lock: no thread yet, tasks queuing up
-        # with fewer threads than wanted, or no watcher.
+        # Rare, so decided again under the lock: closed, no thread yet, tasks queuing
+        # up with fewer threads than wanted, or no watcher.
         count = self._count
-        if count == 0 or (count < self._wanted and self._tasks.qsize() > 1) or not self._watching:
-            with self._lock:
-                if self._closed:
-                    raise RuntimeError("cannot schedule new futures after shutdown")
-                if self._count == 0 or (self._count < self._wanted and self._tasks.qsize() > 1):
-                    self._start_worker()
-                if not self._watching:
-                    self._watching = True
-                    watcher = threading.Thread(target=self._watch, name="rpc-watcher", daemon=True)
-                    watcher.start()
+        if (
+            count == 0
+            or (count < self._wanted and self._tasks.qsize() > 1)
+            or not self._watching
+            or self._closed
+        ):
+            self._tend(future)
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -121,6 +114,22 @@ class RunnerPool(futures.ThreadPoolExecutor):
                 if worker is not threading.current_thread():
                     worker.join()
 
+    def _tend(self, future: futures.Future[Any]) -> None:
+        """Start what the task just queued needs, or take it back if the pool has shut down."""
+        with self._lock:
+            if self._closed:
+                # It may sit behind the stop signs, or no thread may be left to run
+                # it: refuse it, unless a thread has already taken it.
+                if future.cancel():
+                    raise RuntimeError("cannot schedule new futures after shutdown")
+                return
+            if self._count == 0 or (self._count < self._wanted and self._tasks.qsize() > 1):
+                self._start_worker()
+            if not self._watching:
+                self._watching = True
+                watcher = threading.Thread(target=self._watch, name="rpc-watcher", daemon=True)
+                watcher.start()
+
     def _start_worker(self) -> None:
         """Start one more thread on the queue (holding the lock)."""
         self._workers = [worker for worker in self._workers if worker.is_alive()]
@@ -141,6 +150,8 @@ class RunnerPool(futures.ThreadPoolExecutor):
                         return
                 continue
             if task is None:
+                with self._lock:
+                    self._count -= 1
                 return
             future, fn, args, kwargs = task
             del task
