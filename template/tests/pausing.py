@@ -15,9 +15,8 @@ GUARD_S = 30
 Where = Callable[[FrameType, str, object], bool]
 
 
-@contextmanager
-def paused(where: Where, arrived: threading.Event, resume: threading.Event) -> Iterator[None]:
-    """Within the with-block, stop this thread the first time `where` holds.
+def stop_at(where: Where, arrived: threading.Event, resume: threading.Event) -> None:
+    """Stop this thread the first time `where` holds from now on, until `resume` is set.
 
     The thread sets `arrived`, then waits for `resume`. Other threads run on.
     """
@@ -29,6 +28,12 @@ def paused(where: Where, arrived: threading.Event, resume: threading.Event) -> I
             resume.wait(GUARD_S)
 
     sys.setprofile(profile)
+
+
+@contextmanager
+def paused(where: Where, arrived: threading.Event, resume: threading.Event) -> Iterator[None]:
+    """Within the with-block, stop this thread the first time `where` holds (see stop_at)."""
+    stop_at(where, arrived, resume)
     try:
         yield
     finally:
@@ -38,6 +43,11 @@ def paused(where: Where, arrived: threading.Event, resume: threading.Event) -> I
 def entering(code: CodeType) -> Where:
     """Where the thread enters the function whose code is `code`, before its first line."""
     return lambda frame, event, arg: event == "call" and frame.f_code is code
+
+
+def entering_function(name: str) -> Where:
+    """Where the thread enters a function called `name` (a private one, say)."""
+    return lambda frame, event, arg: event == "call" and frame.f_code.co_name == name
 
 
 def returned_from(c_function: str, caller: str) -> Where:

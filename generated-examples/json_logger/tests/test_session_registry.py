@@ -17,7 +17,11 @@ from concurrent import futures
 
 import pytest
 
-from json_logger_server.errors import NotFoundError
+from json_logger_server.errors import (
+    AlreadyExistsError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from json_logger_server.sessions import (
     InitializationBehavior,
     KeyedLocks,
@@ -26,6 +30,7 @@ from json_logger_server.sessions import (
 )
 
 from pausing import entering, paused
+from support import ATTACH_TO_EXISTING, INITIALIZE_NEW, UNSPECIFIED, Behavior
 
 DEADLOCK_GUARD_S = 30
 MUST_NOT_HAPPEN_S = 0.5
@@ -69,6 +74,51 @@ def in_thread(target: Callable[[], object]) -> threading.Thread:
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread
+
+
+def test_the_behaviours_have_the_numbers_of_the_proto() -> None:
+    prefix = "SESSION_INITIALIZATION_BEHAVIOR_"
+    proto = {name.removeprefix(prefix): number for name, number in Behavior.items()}
+    assert {behavior.name: behavior.value for behavior in InitializationBehavior} == proto
+
+
+@pytest.mark.parametrize(
+    ("behavior", "open_first", "expected"),
+    [
+        (UNSPECIFIED, False, "new"),
+        (UNSPECIFIED, True, "attached"),
+        (INITIALIZE_NEW, False, "new"),
+        (INITIALIZE_NEW, True, AlreadyExistsError),
+        (ATTACH_TO_EXISTING, False, NotFoundError),
+        (ATTACH_TO_EXISTING, True, "attached"),
+        (3, False, InvalidArgumentError),
+        (-1, True, InvalidArgumentError),
+    ],
+)
+def test_the_behaviour_table(
+    behavior: int, open_first: bool, expected: str | type[Exception]
+) -> None:
+    """NI's table, with the plain numbers a request carries."""
+    registry: SessionRegistry[Handle] = SessionRegistry()
+    opened: list[Handle] = []
+    if open_first:
+        registry.initialize("resource", UNSPECIFIED, opener(opened))
+    if not isinstance(expected, str):
+        with pytest.raises(expected):
+            registry.initialize("resource", behavior, opener(opened))
+        assert len(opened) == int(open_first) and len(registry) == int(open_first)
+        return
+    session, new = registry.initialize("resource", behavior, opener(opened))
+    assert (new, session.attaches) == ((True, 0) if expected == "new" else (False, 1))
+    assert opened == [session.resource] and len(registry) == 1
+
+
+def test_each_attach_is_counted() -> None:
+    registry: SessionRegistry[Handle] = SessionRegistry()
+    session, _ = registry.initialize("shared", INITIALIZE_NEW, Handle)
+    for behavior in (UNSPECIFIED, ATTACH_TO_EXISTING):
+        assert registry.initialize("shared", behavior, Handle) == (session, False)
+    assert session.attaches == 2
 
 
 def test_slow_open_blocks_only_its_own_resource() -> None:

@@ -38,7 +38,7 @@ RUNNERS = 2
 PATIENCE_S = 0.02
 LINGER_S = 5.0
 # The watcher stops after this many looks at an idle pool; the next RPC starts it again.
-_IDLE_LOOKS = 50
+IDLE_LOOKS = 50
 _numbers = itertools.count(1)
 
 
@@ -46,6 +46,7 @@ class RunnerPool(futures.Executor):
     """An executor that runs tasks on `runners` threads and adds threads only while tasks stall.
 
     Its own queue and threads; `futures.Executor` gives it `map` and the context manager.
+    `sleep` is how the watcher waits `patience` seconds between looks (tests step it).
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class RunnerPool(futures.Executor):
         runners: int = RUNNERS,
         patience: float = PATIENCE_S,
         linger: float = LINGER_S,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         if max_workers < 1 or not 1 <= runners <= max_workers:
             raise ValueError(
@@ -64,6 +66,7 @@ class RunnerPool(futures.Executor):
         self._runners = runners
         self._patience = patience
         self._linger = linger
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []  # alive or retired; pruned when started
@@ -82,12 +85,10 @@ class RunnerPool(futures.Executor):
         """Queue `fn(*args, **kwargs)`; return its future."""
         future: futures.Future[T] = futures.Future()
         self._tasks.put((future, fn, args, kwargs))
-        # Rare, so decided again under the lock: closed, no thread yet, tasks queuing
-        # up with fewer threads than wanted, or no watcher.
-        count = self._count
+        # Rare, so decided again under the lock: tasks queuing up with fewer threads
+        # than wanted, no watcher (as before the first task: no thread either), or closed.
         if (
-            count == 0
-            or (count < self._wanted and self._tasks.qsize() > 1)
+            (self._count < self._wanted and self._tasks.qsize() > 1)
             or not self._watching
             or self._closed
         ):
@@ -164,17 +165,22 @@ class RunnerPool(futures.Executor):
                     future.set_result(result)
             del future, fn, args, kwargs  # drop the request before waiting for the next
             self._finished += 1  # a hint, not a count: concurrent increments may merge
+            if self._count > self._wanted and self._retire_surplus():
+                return
+
+    def _retire_surplus(self) -> bool:
+        """Count this thread out if the pool has more than it wants now; say whether it did."""
+        with self._lock:
             if self._count > self._wanted:
-                with self._lock:
-                    if self._count > self._wanted:
-                        self._count -= 1
-                        return
+                self._count -= 1
+                return True
+        return False
 
     def _watch(self) -> None:
         """Add a thread while tasks wait and none finish; let extra threads go once they do."""
         last, idle = -1, 0
         while True:
-            time.sleep(self._patience)
+            self._sleep(self._patience)
             finished = self._finished
             with self._lock:
                 if self._closed:
@@ -188,7 +194,7 @@ class RunnerPool(futures.Executor):
                 elif self._wanted > self._runners:
                     self._wanted -= 1  # the next thread to finish a task stops
                 idle = 0 if waiting or finished != last else idle + 1
-                if idle >= _IDLE_LOOKS:
+                if idle >= IDLE_LOOKS:
                     self._watching = False
                     return
             last = finished

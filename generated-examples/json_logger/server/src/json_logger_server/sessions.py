@@ -6,8 +6,9 @@ resource.py. Nothing here knows gRPC or the resource type.
 Locking, so that one slow resource never blocks another:
 - `_lock` guards only the dictionaries and is never held across resource I/O;
 - a per-resource lock makes check-then-create and close atomic for that resource;
-- a per-session lock serializes operations on one session (resource handles are
-  rarely thread-safe) and lets close wait for operations in flight.
+- a per-session lock, taken by `Session.run` (the one way an operation reaches a
+  resource), serializes operations on one session (resource handles are rarely
+  thread-safe) and lets close wait for the operation in flight.
 
 Finding a session by name for a custom RPC takes no registry lock: a dictionary
 read is atomic, and the session's own lock then says whether it is still open.
@@ -100,12 +101,22 @@ class Session(Generic[ResourceT]):
             yield
 
 
+class _KeyLock:
+    """A key's lock and how many threads hold it or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+
+
 class KeyedLocks:
     """One lock per key, created on demand and dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+        self._locks: dict[str, _KeyLock] = {}
 
     def __len__(self) -> int:
         """The number of keys whose lock is held or waited for now."""
@@ -115,15 +126,17 @@ class KeyedLocks:
     def hold(self, key: str) -> Iterator[None]:
         """Hold the lock of `key` for the with-block."""
         with self._guard:
-            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
-            users[0] += 1
+            entry = self._locks.get(key)
+            if entry is None:
+                entry = self._locks[key] = _KeyLock()
+            entry.users += 1
         try:
-            with lock:
+            with entry.lock:
                 yield
         finally:
             with self._guard:
-                users[0] -= 1
-                if users[0] == 0:
+                entry.users -= 1
+                if not entry.users:
                     del self._locks[key]
 
 
