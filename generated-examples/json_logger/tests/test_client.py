@@ -203,7 +203,7 @@ def test_clients_share_one_connection_per_address(
 ) -> None:
     first = client(server, new_resource(), Behavior.AUTO)
     second = client(server, new_resource(), Behavior.AUTO)
-    assert first._connection is second._connection
-    assert first._connection.channel() is second._connection.channel()
+    assert first._connection is second._connection  # noqa: SLF001  (the point of the test)
+    assert first._connection.channel() is second._connection.channel()  # noqa: SLF001
     first.close()
     second.close()

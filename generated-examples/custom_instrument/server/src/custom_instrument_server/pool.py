@@ -38,15 +38,15 @@ RUNNERS = 2
 PATIENCE_S = 0.02
 LINGER_S = 5.0
 # The watcher stops after this many looks at an idle pool; the next RPC starts it again.
-_IDLE_LOOKS = 50
+IDLE_LOOKS = 50
 _numbers = itertools.count(1)
 
 
-class RunnerPool(futures.ThreadPoolExecutor):
-    """A pool that runs tasks on `runners` threads and adds threads only while tasks stall.
+class RunnerPool(futures.Executor):
+    """An executor that runs tasks on `runners` threads and adds threads only while tasks stall.
 
-    A ThreadPoolExecutor for the type checker (gRPC's `server()` asks for one);
-    only `submit` and `shutdown` are used, and both are replaced here.
+    Its own queue and threads; `futures.Executor` gives it `map` and the context manager.
+    `sleep` is how the watcher waits `patience` seconds between looks (tests step it).
     """
 
     def __init__(
@@ -55,17 +55,18 @@ class RunnerPool(futures.ThreadPoolExecutor):
         runners: int = RUNNERS,
         patience: float = PATIENCE_S,
         linger: float = LINGER_S,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         if max_workers < 1 or not 1 <= runners <= max_workers:
             raise ValueError(
                 f"need 1 <= runners <= max_workers; got runners={runners}, "
                 f"max_workers={max_workers}"
             )
-        super().__init__(max_workers=max_workers)
         self._limit = max_workers
         self._runners = runners
         self._patience = patience
         self._linger = linger
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []  # alive or retired; pruned when started
@@ -83,22 +84,15 @@ class RunnerPool(futures.ThreadPoolExecutor):
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> futures.Future[T]:
         """Queue `fn(*args, **kwargs)`; return its future."""
         future: futures.Future[T] = futures.Future()
-        if self._closed:
-            raise RuntimeError("cannot schedule new futures after shutdown")
         self._tasks.put((future, fn, args, kwargs))
-        # Rare, so checked again under the lock: no thread yet, tasks queuing up
-        # with fewer threads than wanted, or no watcher.
-        count = self._count
-        if count == 0 or (count < self._wanted and self._tasks.qsize() > 1) or not self._watching:
-            with self._lock:
-                if self._closed:
-                    raise RuntimeError("cannot schedule new futures after shutdown")
-                if self._count == 0 or (self._count < self._wanted and self._tasks.qsize() > 1):
-                    self._start_worker()
-                if not self._watching:
-                    self._watching = True
-                    watcher = threading.Thread(target=self._watch, name="rpc-watcher", daemon=True)
-                    watcher.start()
+        # Rare, so decided again under the lock: tasks queuing up with fewer threads
+        # than wanted, no watcher (as before the first task: no thread either), or closed.
+        if (
+            (self._count < self._wanted and self._tasks.qsize() > 1)
+            or not self._watching
+            or self._closed
+        ):
+            self._tend(future)
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -121,6 +115,22 @@ class RunnerPool(futures.ThreadPoolExecutor):
                 if worker is not threading.current_thread():
                     worker.join()
 
+    def _tend(self, future: futures.Future[Any]) -> None:
+        """Start what the task just queued needs, or take it back if the pool has shut down."""
+        with self._lock:
+            if self._closed:
+                # It may sit behind the stop signs, or no thread may be left to run
+                # it: refuse it, unless a thread has already taken it.
+                if future.cancel():
+                    raise RuntimeError("cannot schedule new futures after shutdown")
+                return
+            if self._count == 0 or (self._count < self._wanted and self._tasks.qsize() > 1):
+                self._start_worker()
+            if not self._watching:
+                self._watching = True
+                watcher = threading.Thread(target=self._watch, name="rpc-watcher", daemon=True)
+                watcher.start()
+
     def _start_worker(self) -> None:
         """Start one more thread on the queue (holding the lock)."""
         self._workers = [worker for worker in self._workers if worker.is_alive()]
@@ -141,6 +151,8 @@ class RunnerPool(futures.ThreadPoolExecutor):
                         return
                 continue
             if task is None:
+                with self._lock:
+                    self._count -= 1
                 return
             future, fn, args, kwargs = task
             del task
@@ -153,17 +165,22 @@ class RunnerPool(futures.ThreadPoolExecutor):
                     future.set_result(result)
             del future, fn, args, kwargs  # drop the request before waiting for the next
             self._finished += 1  # a hint, not a count: concurrent increments may merge
+            if self._count > self._wanted and self._retire_surplus():
+                return
+
+    def _retire_surplus(self) -> bool:
+        """Count this thread out if the pool has more than it wants now; say whether it did."""
+        with self._lock:
             if self._count > self._wanted:
-                with self._lock:
-                    if self._count > self._wanted:
-                        self._count -= 1
-                        return
+                self._count -= 1
+                return True
+        return False
 
     def _watch(self) -> None:
         """Add a thread while tasks wait and none finish; let extra threads go once they do."""
         last, idle = -1, 0
         while True:
-            time.sleep(self._patience)
+            self._sleep(self._patience)
             finished = self._finished
             with self._lock:
                 if self._closed:
@@ -177,7 +194,7 @@ class RunnerPool(futures.ThreadPoolExecutor):
                 elif self._wanted > self._runners:
                     self._wanted -= 1  # the next thread to finish a task stops
                 idle = 0 if waiting or finished != last else idle + 1
-                if idle >= _IDLE_LOOKS:
+                if idle >= IDLE_LOOKS:
                     self._watching = False
                     return
             last = finished
