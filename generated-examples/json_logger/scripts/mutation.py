@@ -40,6 +40,8 @@ SERVER = "server/src/json_logger_server"
 MODULES = {
     f"{SERVER}/sessions.py": ["tests/test_session_registry.py"],
     f"{SERVER}/pool.py": ["tests/test_pool.py"],
+    f"{SERVER}/status.py": ["tests/test_status.py"],
+    "client/src/json_logger_client/session_base.py": ["tests/test_session_base.py"],
 }
 EQUIVALENTS = PROJECT / "tests" / "mutation_equivalents.txt"
 WORK = PROJECT / ".mutation"
