@@ -36,12 +36,17 @@ from pathlib import Path
 from check import PROJECT, ensure_environment, venv_executable
 
 SERVER = "server/src/json_logger_server"
-# Module to mutate -> the tests that must catch its mutants (fast, in-process ones).
+# Module to mutate -> the tests that must catch its mutants: in-process ones, and the
+# real-server tests where only a server exercises the code (the status decorator, the
+# client session against a server).
 MODULES = {
     f"{SERVER}/sessions.py": ["tests/test_session_registry.py"],
     f"{SERVER}/pool.py": ["tests/test_pool.py"],
-    f"{SERVER}/status.py": ["tests/test_status.py"],
-    "client/src/json_logger_client/session_base.py": ["tests/test_session_base.py"],
+    f"{SERVER}/status.py": ["tests/test_status.py", "tests/test_sessions.py"],
+    "client/src/json_logger_client/session_base.py": [
+        "tests/test_session_base.py",
+        "tests/test_client.py",
+    ],
 }
 EQUIVALENTS = PROJECT / "tests" / "mutation_equivalents.txt"
 WORK = PROJECT / ".mutation"

@@ -9,7 +9,7 @@ import pytest
 
 from json_logger_server import errors
 from json_logger_server.files import ERROR_LOCK_VIOLATION, ERROR_SHARING_VIOLATION
-from json_logger_server.status import status_for
+from json_logger_server.status import answers_errors, status_for
 
 SERVICE_ERRORS = [
     (errors.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
@@ -53,7 +53,11 @@ def test_another_permission_error_is_permission_denied() -> None:
 
 @pytest.mark.parametrize(
     ("number", "sessions", "said"),
-    [(errno.EMFILE, 1, "1 session open"), (errno.ENFILE, 3, "3 sessions open")],
+    [
+        (errno.EMFILE, 0, "0 sessions open"),
+        (errno.EMFILE, 1, "1 session open"),
+        (errno.ENFILE, 3, "3 sessions open"),
+    ],
 )
 def test_running_out_of_descriptors_is_resource_exhausted_counting_sessions(
     number: int, sessions: int, said: str
@@ -74,3 +78,18 @@ def test_anything_else_is_internal_naming_what_failed(error: Exception) -> None:
     code, details = status_for("Read", error, 0)
     assert code == grpc.StatusCode.INTERNAL
     assert details == f"Read failed: {type(error).__name__}: {error}"
+
+
+def test_a_decorated_handler_keeps_its_name() -> None:
+    """The RPC name in every message comes from the handler's name."""
+
+    class Servicer:
+        def open_sessions(self) -> int:
+            return 0
+
+        def LogSomething(self, request: object, context: grpc.ServicerContext) -> None:
+            """Handle LogSomething."""
+
+    decorated = answers_errors(Servicer.LogSomething)
+    assert decorated.__name__ == "LogSomething"
+    assert decorated.__doc__ == "Handle LogSomething."
