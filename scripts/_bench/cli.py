@@ -10,7 +10,7 @@ from pathlib import Path
 from _bench.environment import render_and_measure
 from _bench.plan import FULL, QUICK
 from _bench.report import Results, machine, print_report, write_json
-from _bench.scenarios import measure_all
+from _bench.scenarios import STEPS, measure_all
 from _bench.servers import KIND_BASELINE, KIND_REFERENCE, SERVE_DATABASE_BASELINE
 from _bench.servicers import serve
 
@@ -25,6 +25,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "print a table, optionally JSON.",
     )
     parser.add_argument("--quick", action="store_true", help="fewer samples (under a minute)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[name for name, _ in STEPS],
+        help="take only this step's rows (repeat for several; default: every step)",
+    )
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--compare", type=Path, help="a previous --json file to compare with")
     parser.add_argument(
@@ -52,7 +58,7 @@ def measure(args: argparse.Namespace) -> int:
     previous = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
     started = time.perf_counter()
     info = machine()
-    table, evidence = measure_all(plan)
+    table, evidence = measure_all(plan, args.only)
     elapsed = time.perf_counter() - started
     results = Results(table, evidence, info, elapsed, plan, args.quick)
     print_report(results, previous)
@@ -69,6 +75,8 @@ def main(argv: list[str]) -> int:
     if args.measure:
         return measure(args)
     forwarded = ["--quick"] if args.quick else []
+    for step in args.only or []:
+        forwarded += ["--only", step]
     for option in FORWARDED:
         value = getattr(args, option)
         if value is not None:

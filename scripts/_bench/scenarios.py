@@ -394,8 +394,11 @@ STEPS: tuple[tuple[str, Step], ...] = (
 )
 
 
-def measure_all(plan: Plan) -> tuple[Table, dict[str, Any]]:
-    """Start the servers, take every step against them, stop them; return the rows and evidence."""
+def measure_all(plan: Plan, only: list[str] | None = None) -> tuple[Table, dict[str, Any]]:
+    """Start the servers, take the steps against them, stop them; return the rows and evidence.
+
+    `only` names the steps to take (default: all of STEPS).
+    """
     table = Table()
     evidence: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as scratch:
@@ -405,6 +408,8 @@ def measure_all(plan: Plan) -> tuple[Table, dict[str, Any]]:
             for kind in ALL_KINDS:
                 targets[kind] = start_target(kind, work)
             for name, step in STEPS:
+                if only and name not in only:
+                    continue
                 begin = time.perf_counter()
                 print(f"bench: {name}...", file=sys.stderr, flush=True)
                 result = step(table, targets, work, plan)

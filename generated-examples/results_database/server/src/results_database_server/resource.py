@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .errors import (
@@ -101,21 +101,27 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
                 "measurement_name is empty: give the name of the measurement (any text "
                 "without NUL characters)."
             )
-        _refuse_nul("measurement_name", [measurement_name])
-        _refuse_nul("status", [status])
-        _refuse_nul("station", [station])
-        _refuse_nul("pin_names", pin_names)
-        _refuse_nul("configurations", [*configurations.keys(), *configurations.values()])
-        _refuse_nul("outputs", [*outputs.keys(), *outputs.values()])
+        configurations, outputs = dict(configurations), dict(outputs)
+        # One look for NUL in every text of the row; which field, only when there is one.
+        texts = (measurement_name, status, station, *pin_names, *configurations, *outputs)
+        if "\x00" in "".join((*texts, *configurations.values(), *outputs.values())):
+            raise _nul_refusal(
+                measurement_name=[measurement_name],
+                status=[status],
+                station=[station],
+                pin_names=pin_names,
+                configurations=[*configurations, *configurations.values()],
+                outputs=[*outputs, *outputs.values()],
+            )
         row = NewRow(
             session=self.session_id,
             measurement_name=measurement_name,
             site=site,
-            pin_names=json.dumps(list(pin_names), ensure_ascii=False),
+            pin_names=_json(list(pin_names)),
             timestamp=timestamp or datetime.now(timezone.utc),
             status=status,
-            configurations=json.dumps(dict(configurations), ensure_ascii=False),
-            outputs=json.dumps(dict(outputs), ensure_ascii=False),
+            configurations=_json(configurations),
+            outputs=_json(outputs),
             station=station or STATION,
         )
         return self._database.insert(row)
@@ -129,15 +135,23 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
                 f"limit {limit} is above {MAX_LIMIT:,}: accepted 1 to {MAX_LIMIT:,} rows "
                 f"(0 means {DEFAULT_LIMIT})."
             )
-        _refuse_nul("measurement_name", [measurement_name])
+        if "\x00" in measurement_name:
+            raise _nul_refusal(measurement_name=[measurement_name])
         rows = self._database.query(measurement_name, since, limit or DEFAULT_LIMIT)
-        return [json.dumps(row, ensure_ascii=False) for row in rows]
+        return [_json(row) for row in rows]
 
 
-def _refuse_nul(field: str, texts: Sequence[str]) -> None:
-    # PostgreSQL cannot store NUL in text; SQLite could, but both behave alike.
-    if any("\x00" in text for text in texts):
-        raise InvalidArgumentError(f"{field} holds a NUL character: text without NUL is accepted.")
+# One encoder for every row (json.dumps with options builds a new one per call).
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _nul_refusal(**fields: Sequence[str]) -> InvalidArgumentError:
+    """Refuse the first of `fields` with a text holding NUL, which PostgreSQL cannot store.
+
+    SQLite could store it; both backends refuse it alike.
+    """
+    field = next(name for name, texts in fields.items() if any("\x00" in text for text in texts))
+    return InvalidArgumentError(f"{field} holds a NUL character: text without NUL is accepted.")
 
 
 # ---------------------------------------------------------------------------
@@ -253,8 +267,7 @@ def _postgresql_url(rest: str) -> DatabaseUrl:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NewRow:
+class NewRow(NamedTuple):
     """A row for `results`; pin names, configurations and outputs as JSON text."""
 
     session: str
@@ -449,7 +462,7 @@ class SQLiteDatabase:
 _SQLITE_SCHEMA = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
     """CREATE TABLE results (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,  -- not AUTOINCREMENT: that writes one more page a row
         session TEXT NOT NULL,
         measurement_name TEXT NOT NULL,
         site INTEGER NOT NULL,
