@@ -259,7 +259,7 @@ def test_a_result_is_stored_with_every_field(stub: Stub, new_database: NewDataba
     assert second > first
     assert oldest == {
         "id": first,
-        "session": oldest["session"],
+        "session": session_name,  # the name clients and the sessions command show
         "measurement_name": "DC sweep",
         "site": 2,
         "pin_names": ["VDD", "VSS"],
@@ -269,7 +269,7 @@ def test_a_result_is_stored_with_every_field(stub: Stub, new_database: NewDataba
         "outputs": {"current": "0.1"},
         "station": "Line 1 / Station 3",
     }
-    assert newest["session"] == oldest["session"]
+    assert newest["session"] == session_name
     assert newest["station"] == platform.node()  # empty: the server's computer
     moment = datetime.strptime(newest["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
     assert abs(moment.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)) < timedelta(

@@ -39,7 +39,8 @@ MUST_NOT_HAPPEN_S = 0.5
 class Handle:
     """A stand-in resource that records its close and every operation run after it."""
 
-    def __init__(self, fail_on_close: bool = False) -> None:
+    def __init__(self, session_name: str = "", fail_on_close: bool = False) -> None:
+        self.session_name = session_name
         self.closed = threading.Event()
         self.fail_on_close = fail_on_close
         self.operations = 0
@@ -59,11 +60,11 @@ def touch(handle: Handle, request: object) -> object:
     return request
 
 
-def opener(opened: list[Handle], gate: threading.Event | None = None) -> Callable[[], Handle]:
-    def open_handle() -> Handle:
+def opener(opened: list[Handle], gate: threading.Event | None = None) -> Callable[[str], Handle]:
+    def open_handle(session_name: str) -> Handle:
         if gate is not None:
             assert gate.wait(DEADLOCK_GUARD_S)
-        handle = Handle()
+        handle = Handle(session_name)
         opened.append(handle)
         return handle
 
@@ -111,6 +112,7 @@ def test_the_behaviour_table(
     session, new = registry.initialize("resource", behavior, opener(opened))
     assert (new, session.attaches) == ((True, 0) if expected == "new" else (False, 1))
     assert opened == [session.resource] and len(registry) == 1
+    assert session.resource.session_name == session.name  # open got the name it would have
 
 
 def test_each_attach_is_counted() -> None:
@@ -280,8 +282,8 @@ def test_call_counts_the_operations_and_when_the_last_ran() -> None:
 
 def test_close_all_reports_failures_and_closes_the_rest() -> None:
     registry: SessionRegistry[Handle] = SessionRegistry()
-    bad, _ = registry.initialize("bad", 0, lambda: Handle(fail_on_close=True))
-    good, _ = registry.initialize("good", 0, lambda: Handle())
+    bad, _ = registry.initialize("bad", 0, lambda name: Handle(name, fail_on_close=True))
+    good, _ = registry.initialize("good", 0, Handle)
     failures = registry.close_all()
     assert [(name, str(error)) for name, error in failures] == [(bad.name, "device went away")]
     assert good.resource.closed.is_set() and bad.resource.closed.is_set()
@@ -291,8 +293,8 @@ def test_close_all_reports_failures_and_closes_the_rest() -> None:
 def test_failed_open_leaves_no_session_and_no_lock() -> None:
     registry: SessionRegistry[Handle] = SessionRegistry()
 
-    def refuse() -> Handle:
-        raise PermissionError("no access")
+    def refuse(session_name: str) -> Handle:
+        raise PermissionError(f"no access for {session_name}")
 
     for _ in range(3):
         with pytest.raises(PermissionError):

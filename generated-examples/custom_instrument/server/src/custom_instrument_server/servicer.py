@@ -44,8 +44,14 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         session, new_session = self._registry.initialize(
             key,
             request.initialization_behavior,
-            lambda: Resource.open(
-                key, name, protocol=request.protocol, register_map_path=request.register_map_path
+            lambda session_name: _in_session(
+                Resource.open(
+                    key,
+                    name,
+                    protocol=request.protocol,
+                    register_map_path=request.register_map_path,
+                ),
+                session_name,
             ),
         )
         return pb2.InitializeResponse(session_name=session.name, new_session=new_session)
@@ -97,6 +103,12 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
         """Close the session for every client attached to it."""
         self._registry.close(request.session_name)
         return pb2.CloseResponse()
+
+
+def _in_session(resource: Resource, session_name: str) -> Resource:
+    """Tell a resource just opened the name its session has."""
+    resource.session_name = session_name
+    return resource
 
 
 def _write_register(

@@ -45,7 +45,7 @@ class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
         session, new_session = self._registry.initialize(
             key,
             request.initialization_behavior,
-            lambda: Resource.open(key, name),
+            lambda session_name: _in_session(Resource.open(key, name), session_name),
         )
         return pb2.InitializeFileResponse(session_name=session.name, new_session=new_session)
 
@@ -63,6 +63,12 @@ class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
         """Close the session for every client attached to it."""
         self._registry.close(request.session_name)
         return pb2.CloseFileResponse()
+
+
+def _in_session(resource: Resource, session_name: str) -> Resource:
+    """Tell a resource just opened the name its session has."""
+    resource.session_name = session_name
+    return resource
 
 
 def _log_measurement_data(

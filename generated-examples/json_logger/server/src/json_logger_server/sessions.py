@@ -156,12 +156,12 @@ class SessionRegistry(Generic[ResourceT]):
         self,
         resource_key: str,
         behavior: int,
-        open_resource: Callable[[], ResourceT],
+        open_resource: Callable[[str], ResourceT],
     ) -> tuple[Session[ResourceT], bool]:
         """Apply the behaviour table for `resource_key`; return the session and whether it is new.
 
         `open_resource` runs only when a new session is created, under this
-        resource's lock alone.
+        resource's lock alone, and gets the name that session will have.
         """
         if behavior not in InitializationBehavior.__members__.values():
             accepted = ", ".join(f"{b.value} ({b.name})" for b in InitializationBehavior)
@@ -184,7 +184,8 @@ class SessionRegistry(Generic[ResourceT]):
                     f"No session is open for {resource_key!r} to attach to. "
                     "Open one with INITIALIZE_NEW or UNSPECIFIED first."
                 )
-            session = Session(str(uuid.uuid4()), resource_key, open_resource())
+            name = str(uuid.uuid4())
+            session = Session(name, resource_key, open_resource(name))
             with self._lock:
                 self._by_name[session.name] = session
                 self._by_resource[resource_key] = session

@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import sqlite3
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -56,8 +55,6 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
     def __init__(self, key: str, database: Database) -> None:
         super().__init__(key)
         self._database = database
-        # The `session` column: rows one session wrote share it.
-        self.session_id = str(uuid.uuid4())
 
     @staticmethod
     def resource_key(resource_name: str) -> str:
@@ -114,7 +111,7 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
                 outputs=[*outputs, *outputs.values()],
             )
         row = NewRow(
-            session=self.session_id,
+            session=self.session_name,  # the rows of one session share it
             measurement_name=measurement_name,
             site=site,
             pin_names=_json(list(pin_names)),

@@ -28,6 +28,10 @@ ResourceT = TypeVar("ResourceT", bound="ResultsDatabaseResourceBase")
 class ResultsDatabaseResourceBase:
     """The resource of one session: defaults for everything, each RPC answering UNIMPLEMENTED."""
 
+    # The session's name as clients and the `sessions` command show it: set once
+    # `open` returns (empty inside `open`), so a resource can tag what it writes.
+    session_name = ""
+
     def __init__(self, name: str) -> None:
         self.name = name
 

@@ -45,7 +45,7 @@ class ResultsDatabaseServicer(pb2_grpc.ResultsDatabaseServicer):
         session, new_session = self._registry.initialize(
             key,
             request.initialization_behavior,
-            lambda: Resource.open(key, name),
+            lambda session_name: _in_session(Resource.open(key, name), session_name),
         )
         return pb2.OpenDatabaseResponse(session_name=session.name, new_session=new_session)
 
@@ -70,6 +70,12 @@ class ResultsDatabaseServicer(pb2_grpc.ResultsDatabaseServicer):
         """Close the session for every client attached to it."""
         self._registry.close(request.session_name)
         return pb2.CloseDatabaseResponse()
+
+
+def _in_session(resource: Resource, session_name: str) -> Resource:
+    """Tell a resource just opened the name its session has."""
+    resource.session_name = session_name
+    return resource
 
 
 def _log_result(resource: Resource, request: pb2.LogResultRequest) -> pb2.LogResultResponse:
