@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             server.stop(grace=SHUTDOWN_GRACE).wait()
             pool.shutdown(wait=False)
             still_open = len(registry)
-            for name, failure in registry.close_all():
+            failures = registry.close_all()
+            for name, failure in failures:
                 _logger.error("Closing session %s failed: %s", name, failure)
-            _logger.info("Stopped (%s); closed %d session(s).", stopper.reason, still_open)
+            closed = still_open - len(failures)
+            _logger.info("Stopped (%s); closed %d session(s).", stopper.reason, closed)
     return 0
