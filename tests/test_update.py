@@ -23,6 +23,7 @@ import pytest
 from project_checks import WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
 from update_scenario import (
     HEARTBEAT,
+    PRESET_UPDATED,
     PRESET_UPDATES,
     RELEASE_0_3,
     RESOURCE,
@@ -142,6 +143,12 @@ def test_an_api_grown_and_shrunk_by_update_keeps_the_project_green(
     assert "answers_unimplemented_naming_its_method[Heartbeat] SKIPPED" in output
 
 
+def project_files(project: Path) -> set[Path]:
+    """The files of a project that git does not ignore (a check's caches aside)."""
+    listed = git(project, "ls-files", "--cached", "--others", "--exclude-standard")
+    return {Path(name) for name in listed.splitlines() if (project / name).is_file()}
+
+
 def class_methods(source: str, name: str) -> dict[str, ast.FunctionDef]:
     """The methods of class `name` in `source`, by name."""
     (found,) = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == name]
@@ -170,14 +177,37 @@ def outside_class(source: str, name: str) -> list[str]:
 )
 @pytest.mark.timeout(WAIT_TIMEOUT)
 def test_a_0_3_preset_project_updates_to_the_resource_base(
-    preset: str, project_checks: dict[str, RunningCheck]
+    preset: str, project_checks: dict[str, RunningCheck], tmp_path: Path
 ) -> None:
     scenario = PRESET_UPDATES[preset]
     check = project_checks[scenario.check]
     project = check.project
     # The background process renders 0.3.0, plays the user, updates, then checks.
     code, output = check.finish()
-    assert (project / ".copier-answers.yml").is_file(), f"preparation failed:\n{tail(output)}"
+    assert PRESET_UPDATED in output, f"the 0.3 project was not updated:\n{tail(output)}"
+    # A new user's render of the version updated to, from the same template clone.
+    fresh = tmp_path / "fresh"
+    template = project.parent / "template"
+    copier.run_copy(
+        str(template),
+        fresh,
+        data={"preset": preset},
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+
+    # Apart from resource.py and the user's test, the project is what a new user gets:
+    # every template-owned file changed, added or removed as in a fresh render.
+    theirs = {scenario.resource, scenario.user_test_path, Path(".copier-answers.yml")}
+    assert project_files(project) - theirs == project_files(fresh) - theirs
+    differing = [
+        path
+        for path in sorted(project_files(fresh) - theirs)
+        if (project / path).read_bytes() != (fresh / path).read_bytes()
+    ]
+    assert differing == [], f"differ from a fresh render: {differing}"
 
     answers = (project / ".copier-answers.yml").read_text("utf-8")
     before = git(project, "show", "HEAD:.copier-answers.yml")
@@ -192,7 +222,8 @@ def test_a_0_3_preset_project_updates_to_the_resource_base(
     committed = git(project, "show", f"HEAD:{scenario.resource.as_posix()}")
     source = (project / scenario.resource).read_text("utf-8")
     assert f"class {scenario.resource_class}:" in committed
-    assert f"class {scenario.resource_class}({scenario.base_class}):" in source, source
+    header = f"class {scenario.resource_class}({scenario.base_class}):"
+    assert header in source, f"resource.py was not adapted to the resource base ({project})"
     assert f"from .resource_base import {scenario.base_class}" in source
     old, new = (
         class_methods(committed, scenario.resource_class),

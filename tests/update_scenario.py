@@ -9,6 +9,11 @@ in Heartbeat in resource.py as 0.3 asked (a method taking the request message),
 adds a test of their own, notes something in the README, commits, and updates
 to v2, whose resource methods take keyword arguments: the update's task adapts
 resource.py without changing the user's code.
+
+PRESET_UPDATES plays the same user with the other presets 0.3 offered
+(json_logger, register_map), through the copier command line: render the preset
+at the 0.3.0 commit, add a comment inside a method of resource.py and a test of
+their own, commit, then `copier update --trust --defaults` to the working tree.
 """
 
 from __future__ import annotations
@@ -350,6 +355,10 @@ PRESET_UPDATES: dict[str, PresetUpdate] = {
 }
 
 
+# What the preparation prints once the update is done, before the project's check.
+PRESET_UPDATED = "updated the 0.3 project to the working tree"
+
+
 def copier_cli(cwd: Path, *args: str) -> None:
     """Run the copier command line (this environment's Copier), failing with its output."""
     command = [sys.executable, "-m", "copier", *args]
@@ -400,5 +409,6 @@ def prepare_preset_update(preset: str) -> Callable[[Path], None]:
         render_0_3_preset_and_work_on_it(template, project, scenario)
         # The clone's HEAD is the working tree: what the next release will be.
         copier_cli(project, "update", "--trust", "--defaults", "--vcs-ref", "HEAD")
+        print(PRESET_UPDATED, flush=True)
 
     return prepare
