@@ -133,6 +133,14 @@ SCENARIOS: dict[str, Scenario] = {
         # The template's skeleton test steps aside for the RPC the user filled in.
         expected_skips=("BenchPowerLockResource.heartbeat is written",),
     ),
+    # A 0.3 project of each preset 0.3 offered besides blank, with a note and a test of
+    # the user's, updated to the working tree by the copier command line.
+    **{
+        scenario.check: Scenario(
+            update_scenario.prepare_preset_update(preset), check_args=("-v", *ANSWER_TESTS)
+        )
+        for preset, scenario in update_scenario.PRESET_UPDATES.items()
+    },
     # A fourth preset, added as template/_presets/README.md says (tests/test_preset_catalog.py).
     "fourth_preset": Scenario(
         fourth_preset.prepare,

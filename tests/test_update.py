@@ -7,11 +7,14 @@ new user's project across two template versions (tests/update_scenario.py: rende
 v1 as the Bench Power Lock service, fill in Heartbeat, add a test, note something
 in the README, update to v2): the user's work survives, the v2 change arrives,
 and the project's own scripts/check.py passes (started in the background with the
-other project checks, tests/project_checks.py).
+other project checks, tests/project_checks.py). The third does the same for a
+project of each other preset 0.3 offered (json_logger, register_map), updated from
+0.3.0 by the copier command line: its resource.py is adapted to the resource base.
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import copier
@@ -20,6 +23,9 @@ import pytest
 from project_checks import WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
 from update_scenario import (
     HEARTBEAT,
+    PRESET_UPDATED,
+    PRESET_UPDATES,
+    RELEASE_0_3,
     RESOURCE,
     SERVER_PACKAGE,
     USER_NOTE,
@@ -135,3 +141,113 @@ def test_an_api_grown_and_shrunk_by_update_keeps_the_project_green(
     # The added RPC answers UNIMPLEMENTED, naming the method to write, until it is written.
     assert "answers_unimplemented_naming_its_method[Ping] PASSED" in output
     assert "answers_unimplemented_naming_its_method[Heartbeat] SKIPPED" in output
+
+
+def project_files(project: Path) -> set[Path]:
+    """The files of a project that git does not ignore (a check's caches aside)."""
+    listed = git(project, "ls-files", "--cached", "--others", "--exclude-standard")
+    return {Path(name) for name in listed.splitlines() if (project / name).is_file()}
+
+
+def class_methods(source: str, name: str) -> dict[str, ast.FunctionDef]:
+    """The methods of class `name` in `source`, by name."""
+    (found,) = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == name]
+    return {n.name: n for n in found.body if isinstance(n, ast.FunctionDef)}
+
+
+def body(function: ast.FunctionDef) -> list[str]:
+    """A method's statements, as the parser sees them (layout and comments aside)."""
+    return [ast.dump(statement) for statement in function.body]
+
+
+def outside_class(source: str, name: str) -> list[str]:
+    """The module's statements other than class `name`, as the parser sees them."""
+    kept = [
+        n for n in ast.parse(source).body if not (isinstance(n, ast.ClassDef) and n.name == name)
+    ]
+    return [ast.dump(n) for n in kept if not isinstance(n, (ast.Import, ast.ImportFrom))]
+
+
+@pytest.mark.parametrize(
+    "preset",
+    [
+        pytest.param(preset, marks=pytest.mark.project(check=scenario.check))
+        for preset, scenario in PRESET_UPDATES.items()
+    ],
+)
+@pytest.mark.timeout(WAIT_TIMEOUT)
+def test_a_0_3_preset_project_updates_to_the_resource_base(
+    preset: str, project_checks: dict[str, RunningCheck], tmp_path: Path
+) -> None:
+    scenario = PRESET_UPDATES[preset]
+    check = project_checks[scenario.check]
+    project = check.project
+    # The background process renders 0.3.0, plays the user, updates, then checks.
+    code, output = check.finish()
+    assert PRESET_UPDATED in output, f"the 0.3 project was not updated:\n{tail(output)}"
+    # A new user's render of the version updated to, from the same template clone.
+    fresh = tmp_path / "fresh"
+    template = project.parent / "template"
+    copier.run_copy(
+        str(template),
+        fresh,
+        data={"preset": preset},
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+
+    # Apart from resource.py and the user's test, the project is what a new user gets:
+    # every template-owned file changed, added or removed as in a fresh render.
+    theirs = {scenario.resource, scenario.user_test_path, Path(".copier-answers.yml")}
+    assert project_files(project) - theirs == project_files(fresh) - theirs
+    differing = [
+        path
+        for path in sorted(project_files(fresh) - theirs)
+        if (project / path).read_bytes() != (fresh / path).read_bytes()
+    ]
+    assert differing == [], f"differ from a fresh render: {differing}"
+
+    answers = (project / ".copier-answers.yml").read_text("utf-8")
+    before = git(project, "show", "HEAD:.copier-answers.yml")
+    assert f"_commit: '{RELEASE_0_3[:7]}'" in before and RELEASE_0_3[:7] not in answers
+    assert not list(project.rglob("*.rej"))
+    conflicted = git(project, "grep", "-l", "-e", "^<<<<<<<", "-e", "^>>>>>>>", check=False)
+    assert conflicted == "", f"conflict markers in: {conflicted}"
+
+    # resource.py subclasses the base, each 0.3 method keeps its body (and the
+    # user's comment) under a private name behind a method with the 0.4 signature,
+    # and the rest of the user's file is as they left it.
+    committed = git(project, "show", f"HEAD:{scenario.resource.as_posix()}")
+    source = (project / scenario.resource).read_text("utf-8")
+    assert f"class {scenario.resource_class}:" in committed
+    header = f"class {scenario.resource_class}({scenario.base_class}):"
+    assert header in source, f"resource.py was not adapted to the resource base ({project})"
+    assert f"from .resource_base import {scenario.base_class}" in source
+    old, new = (
+        class_methods(committed, scenario.resource_class),
+        class_methods(source, scenario.resource_class),
+    )
+    for method, keywords in scenario.adapted.items():
+        kept = new.get(f"_{method}_request")
+        assert kept is not None, f"{method}'s 0.3 body is not kept as _{method}_request"
+        assert body(kept) == body(old[method]), f"_{method}_request differs from 0.3 {method}"
+        adapter = new[method]
+        positional = ["cls", "resource_key", "resource_name"] if method == "open" else ["self"]
+        assert [a.arg for a in adapter.args.args] == positional, ast.unparse(adapter.args)
+        assert [a.arg for a in adapter.args.kwonlyargs] == list(keywords), ast.unparse(adapter.args)
+    untouched = set(old) - set(scenario.adapted)
+    assert {name: body(new[name]) for name in untouched} == {
+        name: body(old[name]) for name in untouched
+    }
+    assert outside_class(source, scenario.resource_class) == outside_class(
+        committed, scenario.resource_class
+    )
+    edited = ast.get_source_segment(source, new[f"_{scenario.edited_method}_request"]) or ""
+    assert scenario.user_comment in edited + "\n"
+    assert (project / scenario.user_test_path).read_text("utf-8") == scenario.user_test
+
+    assert code == 0, f"scripts/check.py failed after the update ({project}):\n{tail(output)}"
+    assert not unexpected_skips(scenario.check, output)
+    assert f"{scenario.user_test_id} PASSED" in output

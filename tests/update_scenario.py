@@ -9,6 +9,11 @@ in Heartbeat in resource.py as 0.3 asked (a method taking the request message),
 adds a test of their own, notes something in the README, commits, and updates
 to v2, whose resource methods take keyword arguments: the update's task adapts
 resource.py without changing the user's code.
+
+PRESET_UPDATES plays the same user with the other presets 0.3 offered
+(json_logger, register_map), through the copier command line: render the preset
+at the 0.3.0 commit, add a comment inside a method of resource.py and a test of
+their own, commit, then `copier update --trust --defaults` to the working tree.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import copier
@@ -203,3 +211,204 @@ def prepare_grown(project: Path) -> None:
         unsafe=True,
         quiet=True,
     )
+
+
+# The presets 0.3.0 offered besides blank, each rendered at 0.3.0 as a user did,
+# edited where 0.3 asked (a comment inside a method of resource.py), given a test
+# of the user's own, then updated to the working tree with `copier update`, as
+# on the command line.
+@dataclass(frozen=True)
+class PresetUpdate:
+    """A 0.3 project of one preset and what the update must make of its resource.py."""
+
+    preset: str
+    package: str  # the server package
+    resource_class: str
+    # The 0.3 methods the update adapts, each with the keyword parameters of its 0.4
+    # signature (for `open`, those after resource_key and resource_name).
+    adapted: dict[str, tuple[str, ...]]
+    edited_method: str  # the method the user's comment goes in
+    edit_anchor: str  # the line of that method the comment goes above
+    user_comment: str
+    user_test_path: Path
+    user_test: str
+    user_test_id: str  # how pytest -v names the user's test
+
+    @property
+    def resource(self) -> Path:
+        """The user-owned resource module."""
+        return Path("server/src") / self.package / "resource.py"
+
+    @property
+    def base_class(self) -> str:
+        """The template-owned base class of 0.4."""
+        return self.resource_class.removesuffix("Resource") + "ResourceBase"
+
+    @property
+    def check(self) -> str:
+        """The name of this update's scenario in tests/project_checks.py."""
+        return f"{self.preset}_updated_from_0_3"
+
+
+JSON_LOGGER_USER_TEST = '''"""Lab B: a record logged with its timestamp is one line."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from json_logger_client import JsonLoggerClient
+
+from support import ServerProcess
+
+
+def test_a_stamped_record_is_one_ndjson_line(server: ServerProcess, tmp_path: Path) -> None:
+    path = tmp_path / "bench-3.ndjson"
+    stamp = datetime(2026, 12, 1, 8, 30, 5, 250000, tzinfo=timezone.utc)
+    with JsonLoggerClient(str(path), address=server.address) as session:
+        session.log_measurement_data(
+            measurement_name="dc_sweep",
+            timestamp=stamp,
+            measurement_configurations={"voltage": "1.5"},
+            measurement_outputs={"current": "0.02"},
+        )
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    assert records == [
+        {
+            "timestamp": "2026-12-01 08:30:05",
+            "measurement_name": "dc_sweep",
+            "measurement_configurations": {"voltage": "1.5"},
+            "measurement_outputs": {"current": "0.02"},
+        }
+    ]
+'''
+
+REGISTER_MAP_USER_TEST = '''"""Lab B: a register one plug-in writes, another reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from custom_instrument_client import CustomInstrumentClient
+
+from support import ServerProcess
+
+
+def test_a_register_reads_back_when_attached(server: ServerProcess, tmp_path: Path) -> None:
+    register_map = tmp_path / "board.csv"
+    register_map.write_text("name,default_value\\nGAIN,4\\nSTATUS,0\\n", "utf-8")
+    with CustomInstrumentClient(
+        "bench-3-board",
+        address=server.address,
+        protocol="i2c",
+        register_map_path=str(register_map),
+    ) as first:
+        first.write_register(register_name="GAIN", value=0x2A)
+        with CustomInstrumentClient("bench-3-board", address=server.address) as second:
+            assert not second.new_session
+            assert second.read_register(register_name="GAIN").value == 0x2A
+            assert second.read_register(register_name="STATUS").value == 0
+'''
+
+PRESET_UPDATES: dict[str, PresetUpdate] = {
+    "json_logger": PresetUpdate(
+        preset="json_logger",
+        package="json_logger_server",
+        resource_class="JsonLoggerResource",
+        adapted={
+            "open": (),
+            "log_measurement_data": (
+                "measurement_name",
+                "timestamp",
+                "measurement_configurations",
+                "measurement_outputs",
+            ),
+        },
+        edited_method="log_measurement_data",
+        edit_anchor='        self._append(line.encode("utf-8"))\n',
+        user_comment="        # Lab B: one append per record, so a killed server loses none.\n",
+        user_test_path=Path("tests/test_lab_b_records.py"),
+        user_test=JSON_LOGGER_USER_TEST,
+        user_test_id="test_lab_b_records.py::test_a_stamped_record_is_one_ndjson_line",
+    ),
+    "register_map": PresetUpdate(
+        preset="register_map",
+        package="custom_instrument_server",
+        resource_class="CustomInstrumentResource",
+        adapted={
+            "open": ("protocol", "register_map_path"),
+            "write_register": ("register_name", "value"),
+            "read_register": ("register_name",),
+            "write_gpio_channel": ("port", "channel", "state"),
+            "read_gpio_channel": ("port", "channel"),
+            "write_gpio_port": ("port", "value", "mask"),
+            "read_gpio_port": ("port",),
+        },
+        edited_method="write_register",
+        edit_anchor="        name = self._register(request.register_name)\n",
+        user_comment="        # Lab B: register names are case-sensitive on this board.\n",
+        user_test_path=Path("tests/test_lab_b_registers.py"),
+        user_test=REGISTER_MAP_USER_TEST,
+        user_test_id="test_lab_b_registers.py::test_a_register_reads_back_when_attached",
+    ),
+}
+
+
+# What the preparation prints once the update is done, before the project's check.
+PRESET_UPDATED = "updated the 0.3 project to the working tree"
+
+
+def copier_cli(cwd: Path, *args: str) -> None:
+    """Run the copier command line (this environment's Copier), failing with its output."""
+    command = [sys.executable, "-m", "copier", *args]
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, check=False, timeout=600
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    print(result.stdout + result.stderr, flush=True)
+
+
+def render_0_3_preset_and_work_on_it(template: Path, project: Path, scenario: PresetUpdate) -> None:
+    """Render `scenario`'s preset from the 0.3.0 release and commit the user's work on top."""
+    if git(template, "cat-file", "-t", RELEASE_0_3, check=False).strip() != "commit":
+        raise AssertionError(f"the 0.3.0 release commit {RELEASE_0_3} is not in the history")
+    copier_cli(
+        project.parent,
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        "--vcs-ref",
+        RELEASE_0_3,
+        "--data",
+        f"preset={scenario.preset}",
+        str(template),
+        str(project),
+    )
+    if git(project, "status", "--porcelain") or not git(project, "log", "--oneline"):
+        raise AssertionError("the 0.3 render was not committed by its copy task")
+    resource = project / scenario.resource
+    source = resource.read_text("utf-8")
+    if source.count(scenario.edit_anchor) != 1:
+        raise AssertionError(f"the 0.3 {scenario.preset} resource.py has no line to edit")
+    source = source.replace(scenario.edit_anchor, scenario.user_comment + scenario.edit_anchor)
+    resource.write_text(source, "utf-8")
+    (project / scenario.user_test_path).write_text(scenario.user_test, "utf-8")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "Lab B's note and test")
+
+
+def prepare_preset_update(preset: str) -> Callable[[Path], None]:
+    """The preparation of a 0.3 `preset` project updated to the working tree."""
+    scenario = PRESET_UPDATES[preset]
+
+    def prepare(project: Path) -> None:
+        template = clone_template(project.parent)
+        render_0_3_preset_and_work_on_it(template, project, scenario)
+        # The clone's HEAD is the working tree: what the next release will be.
+        copier_cli(project, "update", "--trust", "--defaults", "--vcs-ref", "HEAD")
+        print(PRESET_UPDATED, flush=True)
+
+    return prepare
