@@ -26,6 +26,9 @@ SERVER_MODULE = "custom_instrument_server"
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_PIN_MAP = PROJECT / "examples" / "pinmap" / "CustomInstrument.pinmap"
 RESOURCE_PIN = "CustomInstrumentPin"
+# The example plug-ins' service classes.
+DCPOWER = "CustomInstrumentNIDCPowerMeasurement_Python"
+DMM = "CustomInstrumentNIDmmMeasurement_Python"
 NS = {"pm": "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"}
 Behavior = pb2.SessionInitializationBehavior
 UNSPECIFIED = pb2.SESSION_INITIALIZATION_BEHAVIOR_UNSPECIFIED

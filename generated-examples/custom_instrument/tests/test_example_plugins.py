@@ -1,14 +1,15 @@
-"""The NI-DCPower and NI-DMM example plug-ins, hosted for real and called through Measure."""
+"""The NI-DCPower and NI-DMM example plug-ins, hosted for real and called through Measure.
+
+The fixtures `plugins` and `pin_map` are in conftest.py; what the plug-ins leave in
+the resource is checked by resource_checks.py.
+"""
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
 import grpc
@@ -17,52 +18,9 @@ from ni.measurementlink.discovery.v1.client import DiscoveryClient
 from ni.measurementlink.measurement.v2 import measurement_service_pb2 as v2
 from ni.measurementlink.measurement.v2 import measurement_service_pb2_grpc as v2_grpc
 
-import teststand_custom_instrument as teststand
+import resource_checks
 from measurement_client import MeasurementCaller
-from support import PROJECT, ServerProcess, launch, write_pin_map
-
-DCPOWER = "CustomInstrumentNIDCPowerMeasurement_Python"
-DMM = "CustomInstrumentNIDmmMeasurement_Python"
-
-
-@pytest.fixture(scope="module")
-def plugins(
-    registered_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, MeasurementCaller]]:
-    """Both plug-ins hosted as measurement services, and a caller for each."""
-    logs = tmp_path_factory.mktemp("plugins")
-    scripts = [
-        PROJECT / "examples" / name / "measurement.py"
-        for name in ("nidcpower_measurement", "nidmm_measurement")
-    ]
-    hosted = [launch(logs, [sys.executable, str(script)], ready="hosting ") for script in scripts]
-    callers = {DCPOWER: MeasurementCaller(DCPOWER), DMM: MeasurementCaller(DMM)}
-    yield callers
-    for caller in callers.values():
-        caller.close()
-    # A clean stop (SIGTERM; Ctrl+Break on Windows) unregisters and exits with 0.
-    codes = [process.stop() for process in hosted]
-    assert codes == [0, 0]
-
-
-@pytest.fixture
-def pin_map(plugins: Any, tmp_path: Path, new_resource: Any) -> Iterator[tuple[str, str]]:
-    """A registered pin map whose resource is new; the sessions set up as TestStand would."""
-    resource = new_resource()
-    pin_map_id = write_pin_map(tmp_path / "plugins.pinmap", [resource])
-    teststand.setup_sessions(
-        pin_map_id, protocol="SPI", register_map_path=str(PROJECT / "examples" / "register_map.csv")
-    )
-    yield pin_map_id, resource
-    teststand.cleanup_sessions()
-
-
-def register_default(name: str) -> int:
-    """A register's default value in the example register map."""
-    path = PROJECT / "examples" / "register_map.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        defaults = {row[0].strip(): row[1].strip() for row in csv.reader(handle) if len(row) == 2}
-    return int(defaults[name], 0)
+from support import DCPOWER, DMM, PROJECT
 
 
 def test_dcpower_plugin_sources_and_measures(
@@ -81,6 +39,7 @@ def test_dcpower_plugin_sources_and_measures(
     )
     assert limited["measured_currents"] == pytest.approx([10e-6])
     assert limited["in_compliance"] == [True]
+    resource_checks.check_dcpower(resource)
 
 
 def test_dcpower_plugin_refuses_a_level_beyond_the_selected_range(
@@ -100,8 +59,7 @@ def test_dmm_plugin_reads(plugins: dict[str, MeasurementCaller], pin_map: tuple[
     assert outputs["measured_value"] == pytest.approx(1.5)
     assert outputs["signal_out_of_range"] is False
     assert outputs["absolute_resolution"] == pytest.approx(5.0e-05)  # NI's simulated PXI-4081
-    assert outputs["gain_code"] == register_default("GAIN")
-    assert outputs["relay_closed"] is False
+    resource_checks.check_dmm(resource, outputs)
 
 
 def test_dmm_plugin_measures_with_the_function_chosen_by_enum(
@@ -145,33 +103,16 @@ def test_concurrent_measurements_are_all_recorded(
     for thread in threads:
         thread.join()
     assert failures == []
+    resource_checks.check_concurrent(resource)
 
 
 def test_demo_plays_the_sequence_headless(tmp_path: Path) -> None:
     command = [sys.executable, str(PROJECT / "examples" / "teststand" / "demo.py")]
+    command += resource_checks.demo_arguments(tmp_path)
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "resource sessions used: ['" in result.stdout
-    assert '"gain_code": 4, "relay_closed": true' in result.stdout
-
-
-def test_dmm_plugin_reads_back_what_the_dcpower_plugin_wrote(
-    plugins: dict[str, MeasurementCaller], pin_map: tuple[str, str]
-) -> None:
-    pin_map_id, _ = pin_map
-    plugins[DCPOWER].measure(pin_map_id, gain_code=9)
-    outputs = plugins[DMM].measure(pin_map_id)
-    assert outputs["gain_code"] == 9
-    assert outputs["relay_closed"] is True
-
-
-def test_a_plugin_on_its_own_opens_the_instrument_with_its_register_map(
-    plugins: dict[str, MeasurementCaller], tmp_path: Path, new_resource: Any
-) -> None:
-    pin_map_id = write_pin_map(tmp_path / "alone.pinmap", [new_resource()])
-    outputs = plugins[DMM].measure(pin_map_id)  # no setup: the plug-in opens the session
-    assert outputs["gain_code"] == register_default("GAIN")
-    assert outputs["relay_closed"] is False
+    resource_checks.check_demo(tmp_path, result.stdout)
 
 
 SCREEN = "{http://www.ni.com/InstrumentFramework/ScreenDocument}Screen"

@@ -28,6 +28,7 @@ from custom_instrument_client import (
     ServiceConnection,
 )
 
+import resource_checks
 import teststand_custom_instrument as teststand
 from support import (
     ATTACH_TO_EXISTING,
@@ -89,7 +90,7 @@ def step(pin_map_id: str, name: str) -> tuple[str, str]:
         reservation.initialize_session(constructor, CUSTOM_INSTRUMENT_INSTRUMENT_TYPE) as info,
     ):
         session: CustomInstrumentClient = info.session
-        session.write_gpio_port(port=1, value=0x0F, mask=0xFF)
+        resource_checks.use_in_step(session, name)
         return session.session_name, info.session_name
 
 
@@ -121,6 +122,7 @@ def test_teststand_flow_shares_one_session(
     with channel, pytest.raises(grpc.RpcError) as closed:
         initialize(stub, resources[0], ATTACH_TO_EXISTING)
     assert isinstance(closed.value, grpc.Call) and closed.value.code() == grpc.StatusCode.NOT_FOUND
+    resource_checks.check_teststand_flow(resources)
 
 
 def test_cleanup_after_a_failing_step_closes_everything(

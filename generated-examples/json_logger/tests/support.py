@@ -26,6 +26,9 @@ SERVER_MODULE = "json_logger_server"
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_PIN_MAP = PROJECT / "examples" / "pinmap" / "JsonLogger.pinmap"
 RESOURCE_PIN = "JsonLoggerPin"
+# The example plug-ins' service classes.
+DCPOWER = "JsonLoggerNIDCPowerMeasurement_Python"
+DMM = "JsonLoggerNIDmmMeasurement_Python"
 NS = {"pm": "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"}
 Behavior = pb2.SessionInitializationBehavior
 UNSPECIFIED = pb2.SESSION_INITIALIZATION_BEHAVIOR_UNSPECIFIED

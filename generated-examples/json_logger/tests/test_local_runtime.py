@@ -28,6 +28,7 @@ from json_logger_client import (
     ServiceConnection,
 )
 
+import resource_checks
 import teststand_json_logger as teststand
 from support import (
     ATTACH_TO_EXISTING,
@@ -89,7 +90,7 @@ def step(pin_map_id: str, name: str) -> tuple[str, str]:
         reservation.initialize_session(constructor, JSON_LOGGER_INSTRUMENT_TYPE) as info,
     ):
         session: JsonLoggerClient = info.session
-        session.log_data(name, {"step": name}, {"result": "pass"})
+        resource_checks.use_in_step(session, name)
         return session.session_name, info.session_name
 
 
@@ -121,8 +122,7 @@ def test_teststand_flow_shares_one_session(
     with channel, pytest.raises(grpc.RpcError) as closed:
         initialize(stub, resources[0], ATTACH_TO_EXISTING)
     assert isinstance(closed.value, grpc.Call) and closed.value.code() == grpc.StatusCode.NOT_FOUND
-    lines = Path(resources[0]).read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["measurement_name"] for line in lines] == ["first", "second"]
+    resource_checks.check_teststand_flow(resources)
 
 
 def test_cleanup_after_a_failing_step_closes_everything(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,20 @@ import pytest
 import local_ni_runtime.redirect
 from results_database_client.stubs import results_database_pb2_grpc as pb2_grpc
 
-from support import ServerProcess, connect, launch_runtime, launch_server
+import demo_resource
+import teststand_results_database as teststand
+from measurement_client import MeasurementCaller
+from support import (
+    DCPOWER,
+    DMM,
+    PROJECT,
+    ServerProcess,
+    connect,
+    launch,
+    launch_runtime,
+    launch_server,
+    write_pin_map,
+)
 
 
 @pytest.fixture
@@ -69,6 +83,36 @@ def stub(server: ServerProcess) -> Iterator[pb2_grpc.ResultsDatabaseStub]:
     channel, connected = connect(server.address)
     yield connected
     channel.close()
+
+
+@pytest.fixture(scope="module")
+def plugins(
+    registered_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, MeasurementCaller]]:
+    """Both example plug-ins hosted as measurement services, and a caller for each."""
+    logs = tmp_path_factory.mktemp("plugins")
+    scripts = [
+        PROJECT / "examples" / name / "measurement.py"
+        for name in ("nidcpower_measurement", "nidmm_measurement")
+    ]
+    hosted = [launch(logs, [sys.executable, str(script)], ready="hosting ") for script in scripts]
+    callers = {DCPOWER: MeasurementCaller(DCPOWER), DMM: MeasurementCaller(DMM)}
+    yield callers
+    for caller in callers.values():
+        caller.close()
+    # A clean stop (SIGTERM; Ctrl+Break on Windows) unregisters and exits with 0.
+    codes = [process.stop() for process in hosted]
+    assert codes == [0, 0]
+
+
+@pytest.fixture
+def pin_map(plugins: Any, tmp_path: Path, new_resource: Any) -> Iterator[tuple[str, str]]:
+    """A registered pin map whose resource is new; its sessions set up as the demo sets them up."""
+    resource = new_resource()
+    pin_map_id = write_pin_map(tmp_path / "plugins.pinmap", [resource])
+    demo_resource.setup_sessions(pin_map_id)
+    yield pin_map_id, resource
+    teststand.cleanup_sessions()
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ SERVER_MODULE = "results_database_server"
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_PIN_MAP = PROJECT / "examples" / "pinmap" / "ResultsDatabase.pinmap"
 RESOURCE_PIN = "ResultsDatabasePin"
+# The example plug-ins' service classes.
+DCPOWER = "ResultsDatabaseNIDCPowerMeasurement_Python"
+DMM = "ResultsDatabaseNIDmmMeasurement_Python"
 NS = {"pm": "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"}
 Behavior = pb2.SessionInitializationBehavior
 UNSPECIFIED = pb2.SESSION_INITIALIZATION_BEHAVIOR_UNSPECIFIED

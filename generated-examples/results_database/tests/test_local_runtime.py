@@ -28,6 +28,7 @@ from results_database_client import (
     ServiceConnection,
 )
 
+import resource_checks
 import teststand_results_database as teststand
 from support import (
     ATTACH_TO_EXISTING,
@@ -89,7 +90,7 @@ def step(pin_map_id: str, name: str) -> tuple[str, str]:
         reservation.initialize_session(constructor, RESULTS_DATABASE_INSTRUMENT_TYPE) as info,
     ):
         session: ResultsDatabaseClient = info.session
-        session.log_result(measurement_name=name, status="Passed")
+        resource_checks.use_in_step(session, name)
         return session.session_name, info.session_name
 
 
@@ -121,8 +122,7 @@ def test_teststand_flow_shares_one_session(
     with channel, pytest.raises(grpc.RpcError) as closed:
         initialize(stub, resources[0], ATTACH_TO_EXISTING)
     assert isinstance(closed.value, grpc.Call) and closed.value.code() == grpc.StatusCode.NOT_FOUND
-    with ResultsDatabaseClient(resources[0]) as session:
-        assert [row["measurement_name"] for row in session.results()] == ["second", "first"]
+    resource_checks.check_teststand_flow(resources)
 
 
 def test_cleanup_after_a_failing_step_closes_everything(

@@ -1,9 +1,8 @@
 """NI-DCPower source-and-measure plug-in that shares a CustomInstrument session.
 
 Sources a DC voltage on the SMU pins, measures voltage and current, and uses the
-CustomInstrument resource reserved through the same pin map.
-It then writes `gain_code` to the GAIN register and closes the DUT supply relay
-(GPIO port 0, channel 0), state the NI-DMM plug-in reads back from the session.
+CustomInstrument resource reserved through the same pin map: what it does with the session
+is in session_use.py, beside this file.
 Run it with start.bat / start.sh, or `python measurement.py`.
 """
 
@@ -23,22 +22,14 @@ from custom_instrument_client import (
 )
 from custom_instrument_client.stopping import stop_requests
 
+import session_use
+
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
 measurement_service = nims.MeasurementService(
     service_config_path=SERVICE_DIRECTORY / "NIDCPowerMeasurement.serviceconfig",
     ui_file_paths=[SERVICE_DIRECTORY / "NIDCPowerMeasurement.measui"],
 )
-
-# How to open the instrument when this plug-in is the first to use it; a session
-# that TestStand setup opened keeps its own protocol and register map.
-PROTOCOL = "SPI"
-# examples/register_map.csv; a folder written by scripts/deploy.py carries its own copy.
-_OWN_REGISTER_MAP = SERVICE_DIRECTORY / "register_map.csv"
-_SHARED_REGISTER_MAP = SERVICE_DIRECTORY.parent / "register_map.csv"
-REGISTER_MAP = str(_OWN_REGISTER_MAP if _OWN_REGISTER_MAP.exists() else _SHARED_REGISTER_MAP)
-GAIN_REGISTER = "GAIN"
-RELAY_PORT, RELAY_CHANNEL = 0, 0
 
 
 @measurement_service.register_measurement
@@ -85,8 +76,8 @@ def measure(
                 CustomInstrumentSessionConstructor(
                     discovery_client=measurement_service.discovery_client,
                     grpc_channel_pool=measurement_service.channel_pool,
-                    protocol=PROTOCOL,
-                    register_map_path=REGISTER_MAP,
+                    protocol=session_use.PROTOCOL,
+                    register_map_path=session_use.REGISTER_MAP_PATH,
                 ),
                 CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
             ) as resource_info,
@@ -110,14 +101,24 @@ def measure(
                     currents.append(reading.current)
                     compliance.append(channel.query_in_compliance())
             resource = resource_info.session
-            resource.write_register(register_name=GAIN_REGISTER, value=gain_code)
-            resource.write_gpio_channel(port=RELAY_PORT, channel=RELAY_CHANNEL, state=True)
-            return (
-                voltages,
-                currents,
-                compliance,
-                resource.session_name,
+            configuration = {
+                "pin_names": pin_names,
+                "voltage_level": voltage_level,
+                "voltage_level_range": voltage_level_range,
+                "current_limit": current_limit,
+                "current_limit_range": current_limit_range,
+                "source_delay": source_delay,
+                "gain_code": gain_code,
+            }
+            outputs = {
+                "measured_voltages": voltages,
+                "measured_currents": currents,
+                "in_compliance": compliance,
+            }
+            more_outputs = session_use.use_session(
+                resource, "NI-DCPower source and measure", configuration, outputs
             )
+            return (voltages, currents, compliance, *more_outputs, resource.session_name)
 
 
 def main() -> None:

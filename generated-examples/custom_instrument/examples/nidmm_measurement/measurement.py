@@ -1,9 +1,8 @@
 """NI-DMM measurement plug-in that shares a CustomInstrument session.
 
 Reads the DMM pin with the chosen measurement function (DC volts by default), range
-and resolution, and uses the CustomInstrument resource reserved through the same pin map.
-It also reads the GAIN register and the DUT supply relay (GPIO port 0, channel 0)
-from the session, as the NI-DCPower plug-in left them.
+and resolution, and uses the CustomInstrument resource reserved through the same pin map:
+what it does with the session is in session_use.py, beside this file.
 Run it with start.bat / start.sh, or `python measurement.py`.
 """
 
@@ -25,22 +24,14 @@ from custom_instrument_client import (
 )
 from custom_instrument_client.stopping import stop_requests
 
+import session_use
+
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
 measurement_service = nims.MeasurementService(
     service_config_path=SERVICE_DIRECTORY / "NIDmmMeasurement.serviceconfig",
     ui_file_paths=[SERVICE_DIRECTORY / "NIDmmMeasurement.measui"],
 )
-
-# How to open the instrument when this plug-in is the first to use it; a session
-# that TestStand setup opened keeps its own protocol and register map.
-PROTOCOL = "SPI"
-# examples/register_map.csv; a folder written by scripts/deploy.py carries its own copy.
-_OWN_REGISTER_MAP = SERVICE_DIRECTORY / "register_map.csv"
-_SHARED_REGISTER_MAP = SERVICE_DIRECTORY.parent / "register_map.csv"
-REGISTER_MAP = str(_OWN_REGISTER_MAP if _OWN_REGISTER_MAP.exists() else _SHARED_REGISTER_MAP)
-GAIN_REGISTER = "GAIN"
-RELAY_PORT, RELAY_CHANNEL = 0, 0
 
 
 class Function(enum.Enum):
@@ -96,8 +87,8 @@ def measure(
                 CustomInstrumentSessionConstructor(
                     discovery_client=measurement_service.discovery_client,
                     grpc_channel_pool=measurement_service.channel_pool,
-                    protocol=PROTOCOL,
-                    register_map_path=REGISTER_MAP,
+                    protocol=session_use.PROTOCOL,
+                    register_map_path=session_use.REGISTER_MAP_PATH,
                 ),
                 CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
             ) as resource_info,
@@ -109,14 +100,25 @@ def measure(
             signal_out_of_range = math.isnan(measured_value) or math.isinf(measured_value)
             absolute_resolution = dmm.resolution_absolute
             resource = resource_info.session
-            gain_code = resource.read_register(register_name=GAIN_REGISTER).value
-            relay = resource.read_gpio_channel(port=RELAY_PORT, channel=RELAY_CHANNEL)
+            configuration = {
+                "pin_name": pin_name,
+                "function": function.name,
+                "range": range,
+                "resolution_digits": resolution_digits,
+            }
+            outputs = {
+                "measured_value": measured_value,
+                "signal_out_of_range": signal_out_of_range,
+                "absolute_resolution": absolute_resolution,
+            }
+            more_outputs = session_use.use_session(
+                resource, "NI-DMM DC voltage", configuration, outputs
+            )
             return (
                 measured_value,
                 signal_out_of_range,
                 absolute_resolution,
-                gain_code,
-                relay.state,
+                *more_outputs,
                 resource.session_name,
             )
 

@@ -1,12 +1,13 @@
 """Play NI's TestStand session-sharing sequence headless, with no NI software.
 
-    python examples/teststand/demo.py
+    python examples/teststand/demo.py [--help]
 
 Starts the local runtime (NI's services emulated, NI-DCPower, NI-DMM and NI-SWITCH
 simulated), the CustomInstrument server and both example plug-ins as real
 processes; registers the pin map; runs the setup code module; calls each plug-in
 through the v2 Measure RPC with the pin map context, as InstrumentStudio and
-TestStand do; runs cleanup; and shows that both plug-ins used one session.
+TestStand do; shows what they left in the resource (demo_resource.py); runs cleanup;
+and shows that both plug-ins used one session.
 Everything it started is stopped on the way out, also on Ctrl+C or failure.
 """
 
@@ -29,6 +30,7 @@ from ni.measurementlink.pinmap.v1.client import PinMapClient
 
 from local_ni_runtime import redirect
 
+import demo_resource
 import teststand_custom_instrument as teststand
 from measurement_client import MeasurementCaller
 
@@ -131,9 +133,7 @@ def run(resource_name: str) -> dict[str, dict[str, Any]]:
             print(f"plug-in {service_class} hosted", flush=True)
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         pin_map_id = PinMapClient().update_pin_map(demo_pin_map(scratch, resource_name))
-        teststand.setup_sessions(
-            pin_map_id, protocol="SPI", register_map_path=str(EXAMPLES / "register_map.csv")
-        )
+        demo_resource.setup_sessions(pin_map_id)
         outputs: dict[str, dict[str, Any]] = {}
         try:
             for service_class in PLUGINS:
@@ -143,6 +143,7 @@ def run(resource_name: str) -> dict[str, dict[str, Any]]:
                     outputs[service_class] = caller.measure(pin_map_id, **settings)
                 finally:
                     caller.close()
+            demo_resource.show(resource_name)
         finally:
             teststand.cleanup_sessions()
         return outputs
@@ -154,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python examples/teststand/demo.py",
         description="Play the TestStand session-sharing sequence headless.",
     )
-    parser.parse_args(argv)
-    resource_name = "CustomInstrument1"
+    resource_name = demo_resource.choose(parser, argv)
     try:
         outputs = run(resource_name)
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
 """NI-DCPower source-and-measure plug-in that shares a ResultsDatabase session.
 
 Sources a DC voltage on the SMU pins, measures voltage and current, and uses the
-ResultsDatabase resource reserved through the same pin map.
-It logs its configuration and results to the shared results database.
+ResultsDatabase resource reserved through the same pin map: what it does with the session
+is in session_use.py, beside this file.
 Run it with start.bat / start.sh, or `python measurement.py`.
 """
 
@@ -21,6 +21,8 @@ from results_database_client import (
     local_runtime,
 )
 from results_database_client.stopping import stop_requests
+
+import session_use
 
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
@@ -95,27 +97,23 @@ def measure(
                     currents.append(reading.current)
                     compliance.append(channel.query_in_compliance())
             resource = resource_info.session
-            resource.log_result(
-                measurement_name="NI-DCPower source and measure",
-                pin_names=pin_names,
-                status="Failed" if any(compliance) else "Passed",
-                configurations={
-                    "voltage_level": str(voltage_level),
-                    "current_limit": str(current_limit),
-                    "source_delay": str(source_delay),
-                },
-                outputs={
-                    "measured_voltages": str(voltages),
-                    "measured_currents": str(currents),
-                    "in_compliance": str(compliance),
-                },
+            configuration = {
+                "pin_names": pin_names,
+                "voltage_level": voltage_level,
+                "voltage_level_range": voltage_level_range,
+                "current_limit": current_limit,
+                "current_limit_range": current_limit_range,
+                "source_delay": source_delay,
+            }
+            outputs = {
+                "measured_voltages": voltages,
+                "measured_currents": currents,
+                "in_compliance": compliance,
+            }
+            more_outputs = session_use.use_session(
+                resource, "NI-DCPower source and measure", configuration, outputs
             )
-            return (
-                voltages,
-                currents,
-                compliance,
-                resource.session_name,
-            )
+            return (voltages, currents, compliance, *more_outputs, resource.session_name)
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """NI-DMM measurement plug-in that shares a ResultsDatabase session.
 
 Reads the DMM pin with the chosen measurement function (DC volts by default), range
-and resolution, and uses the ResultsDatabase resource reserved through the same pin map.
-It logs its configuration and results to the shared results database.
+and resolution, and uses the ResultsDatabase resource reserved through the same pin map:
+what it does with the session is in session_use.py, beside this file.
 Run it with start.bat / start.sh, or `python measurement.py`.
 """
 
@@ -23,6 +23,8 @@ from results_database_client import (
     local_runtime,
 )
 from results_database_client.stopping import stop_requests
+
+import session_use
 
 SERVICE_DIRECTORY = Path(__file__).resolve().parent
 RESERVATION_TIMEOUT = 30.0  # seconds
@@ -94,20 +96,25 @@ def measure(
             signal_out_of_range = math.isnan(measured_value) or math.isinf(measured_value)
             absolute_resolution = dmm.resolution_absolute
             resource = resource_info.session
-            resource.log_result(
-                measurement_name="NI-DMM DC voltage",
-                pin_names=[pin_name],
-                status="Failed" if signal_out_of_range else "Passed",
-                configurations={"range": str(range), "resolution_digits": str(resolution_digits)},
-                outputs={
-                    "measured_value": str(measured_value),
-                    "absolute_resolution": str(absolute_resolution),
-                },
+            configuration = {
+                "pin_name": pin_name,
+                "function": function.name,
+                "range": range,
+                "resolution_digits": resolution_digits,
+            }
+            outputs = {
+                "measured_value": measured_value,
+                "signal_out_of_range": signal_out_of_range,
+                "absolute_resolution": absolute_resolution,
+            }
+            more_outputs = session_use.use_session(
+                resource, "NI-DMM DC voltage", configuration, outputs
             )
             return (
                 measured_value,
                 signal_out_of_range,
                 absolute_resolution,
+                *more_outputs,
                 resource.session_name,
             )
 
