@@ -98,7 +98,7 @@ class ServiceSession(Generic[StubT]):
         self._stub = stub_type(connection.channel())
         self._session_name = ""
         self._new_session = False
-        self._closed = True
+        self._closed = True  # nothing to close before _opened
 
     @property
     def session_name(self) -> str:
