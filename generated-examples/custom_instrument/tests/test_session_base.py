@@ -210,7 +210,9 @@ def test_a_refusal_after_resolving_again_is_the_servers_status(
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-def test_a_fixed_address_is_not_resolved_again(probes: Callable[[str], ProbeServer]) -> None:
+def test_a_fixed_address_that_stops_answering_is_unavailable_naming_it(
+    probes: Callable[[str], ProbeServer],
+) -> None:
     probe = probes("fixed")
     session = ProbeSession(ServiceConnection(PROBE, address=probe.address))
     assert session.ask() == "fixed"
