@@ -6,6 +6,8 @@ Usage:
     python3 scripts/bench.py --json bench.json    # also write the table as JSON
     python3 scripts/bench.py --compare old.json   # add a column: this run / the old run
     python3 scripts/bench.py --project DIR        # measure a JSON logger rendered earlier
+    python3 scripts/bench.py --only database      # one step's rows (repeatable)
+    python3 scripts/bench.py --no-pin             # servers and clients on any CPU
 
 What it measures, in one run and one process tree, alternating the servers and
 taking medians over repetitions:
@@ -26,7 +28,11 @@ says why not otherwise), and time QueryResults on a table of 100,000 rows.
 
 Clients are threads of this process, each with its own channel and connection;
 one row runs the same load from two client processes to show that the client side
-is not the limit.
+is not the limit. On Linux with 2 or more CPUs every server runs on the first CPU
+and the clients on the others (`--no-pin` leaves placement to the scheduler; see
+_bench/affinity.py for why). One row per server family is measured A/A, the
+baseline against a second baseline: its distance from 1.00x is the noise of that
+run's ratios.
 Every ratio is generated / baseline. Memory and descriptor rows read /proc, so
 they need Linux; elsewhere they are left empty.
 

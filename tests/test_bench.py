@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ ROWS = {
     "tput_shared_8",
     "tput_shared_32",
     "tput_8_procs",
+    "tput_8_aa",
     "init_close_1_p50",
     "init_close_1_p99",
     "init_close_8_p50",
@@ -48,6 +50,7 @@ ROWS = {
         for backend in ("sqlite", "postgresql")
         for row in ("1", "8", "32", "shared_8", "shared_32", "query")
     ),
+    "db_sqlite_8_aa",
 }
 # Rows read from /proc: numbers on Linux only.
 PROC_ROWS = {"rss_per_1000", "fds_after_close", "cycles_fd_growth", "cycles_rss_growth"}
@@ -92,5 +95,83 @@ def test_quick_bench_writes_every_row_with_numbers(tmp_path: Path) -> None:
             assert isinstance(value, (int, float)) and math.isfinite(value), (key, kind, value)
     assert document["quick"] is True
     assert document["machine"]["python"]
+    placement = document["machine"]["cpu_placement"]
+    assert placement in result.stdout
+    if _can_pin():
+        assert placement.startswith("servers pinned to CPU "), placement
     assert "Plug-in: initialize + 1 record + close" in result.stdout
     assert "LogResult, SQLite, 8 clients, own databases" in result.stdout
+
+
+def _can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+# A process with threads started before and after it is pinned, as a gRPC server has.
+SERVER_LIKE = """
+import sys, threading, time
+def sleeper():
+    time.sleep(60)
+threading.Thread(target=sleeper, daemon=True).start()
+print("ready", flush=True)
+sys.stdin.readline()
+threading.Thread(target=sleeper, daemon=True).start()
+print("started", flush=True)
+sys.stdin.readline()
+"""
+
+# Pins itself as bench.py --measure does, then a server-like child as start_target does.
+PINNING = """
+import json, os, subprocess, sys
+from pathlib import Path
+from _bench import affinity
+
+def allowed(pid):
+    return {
+        task.name: [line.split()[1] for line in (task / "status").read_text().splitlines()
+                    if line.startswith("Cpus_allowed_list:")][0]
+        for task in Path(f"/proc/{pid}/task").iterdir()
+    }
+
+said = affinity.pin_this_process()
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+child.stdout.readline()
+affinity.pin_server(child.pid)
+child.stdin.write("go\\n"); child.stdin.flush()
+child.stdout.readline()
+print(json.dumps({"said": said, "described": affinity.describe(),
+                  "server": allowed(child.pid), "clients": allowed(os.getpid())}))
+child.stdin.close(); child.wait()
+"""
+
+
+@pytest.mark.skipif(not _can_pin(), reason="pinning needs Linux's sched_setaffinity and 2 CPUs")
+def test_pinning_puts_every_server_thread_on_the_first_cpu_and_the_clients_on_the_rest() -> None:
+    available = sorted(os.sched_getaffinity(0))
+    result = subprocess.run(
+        [sys.executable, "-c", PINNING, SERVER_LIKE],
+        cwd=ROOT / "scripts",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = json.loads(result.stdout)
+    first, rest = str(available[0]), [str(cpu) for cpu in available[1:]]
+    # The server's threads from before the pinning and the one it started after.
+    assert len(found["server"]) == 3, found["server"]
+    assert set(found["server"].values()) == {first}, found["server"]
+    clients = {cpu for value in found["clients"].values() for cpu in _expand(value)}
+    assert clients == set(rest), found["clients"]
+    assert found["said"] == found["described"]
+    assert found["said"].startswith(f"servers pinned to CPU {first}, clients to "), found["said"]
+
+
+def _expand(cpus: str) -> list[str]:
+    """The CPUs of a Cpus_allowed_list such as 1-3,5."""
+    expanded = []
+    for part in cpus.split(","):
+        low, _, high = part.partition("-")
+        expanded += [str(cpu) for cpu in range(int(low), int(high or low) + 1)]
+    return expanded

@@ -10,7 +10,8 @@ One command runs as three kinds of process, each of them scripts/bench.py:
 - the baseline and reference servers are the script once more, with `--serve`
   (`servicers`).
 
-`cli` reads the command line, `plan` says how much a run measures, `project` is
+`cli` reads the command line, `plan` says how much a run measures, `affinity`
+puts the servers and the clients on CPUs of their own, `project` is
 what the benchmark knows of the renders, `proc` what /proc says about a server,
 `figures` turns samples into figures, `throughput` makes a records/s row,
 `database` adds the database preset's rows (on a PostgreSQL server from

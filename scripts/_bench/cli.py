@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from _bench import affinity
 from _bench.environment import render_and_measure
 from _bench.plan import FULL, QUICK
 from _bench.report import Results, machine, print_report, write_json
@@ -30,6 +31,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="append",
         choices=[name for name, _ in STEPS],
         help="take only this step's rows (repeat for several; default: every step)",
+    )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the scheduler place servers and clients (default on Linux: servers on "
+        "the first CPU, clients on the others)",
     )
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--compare", type=Path, help="a previous --json file to compare with")
@@ -55,6 +62,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def measure(args: argparse.Namespace) -> int:
     """Run every measurement against the servers of the render at args.measure."""
     plan = QUICK if args.quick else FULL
+    if not args.no_pin:
+        affinity.pin_this_process()
     previous = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
     started = time.perf_counter()
     info = machine()
@@ -74,7 +83,9 @@ def main(argv: list[str]) -> int:
         return serve(args.serve)
     if args.measure:
         return measure(args)
-    forwarded = ["--quick"] if args.quick else []
+    forwarded = [
+        f"--{flag}" for flag in ("quick", "no-pin") if getattr(args, flag.replace("-", "_"))
+    ]
     for step in args.only or []:
         forwarded += ["--only", step]
     for option in FORWARDED:

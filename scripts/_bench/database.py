@@ -33,9 +33,9 @@ from _bench.project import (
     STATION,
     STATUS,
 )
-from _bench.servers import COMPARED, KIND_GENERATED, start_target, stop_target
+from _bench.servers import COMPARED, KIND_BASELINE, KIND_GENERATED, start_target, stop_target
 from _bench.table import Table
-from _bench.throughput import Load, Targets, throughput_row
+from _bench.throughput import Load, Targets, noise_row, throughput_row
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 BACKEND_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
@@ -47,6 +47,7 @@ LOG_ROWS = (
     ("shared_8", "8 clients, one shared session", 8, True, 0.8),
     ("shared_32", "32 clients, one shared session", 32, True, None),
 )
+NOISE_ROW = "8"  # the row that is also measured A/A, baseline against a second baseline
 MOST_CLIENTS = max(clients for _, _, clients, _, _ in LOG_ROWS)
 TABLE_ROWS, QUERIED_ROWS = 100_000, 100  # QueryResults: the newest 100 of 100,000
 
@@ -62,6 +63,7 @@ def measure_database(table: Table, _targets: Targets, work: Path, plan: Plan) ->
             targets[kind] = start_target(kind, directory, database=True)
         sqlite_urls = functools.partial(_sqlite_urls, directory)
         evidence[SQLITE] = _log_rows(table, SQLITE, targets, sqlite_urls, plan)
+        _sqlite_noise_row(table, targets, directory, plan)
         _query_row(table, SQLITE, targets, _sqlite_table(targets, directory / "query.sqlite"), plan)
         with running_postgresql() as server:
             if isinstance(server, str):
@@ -104,6 +106,16 @@ def _log_rows(
         label = f"LogResult, {BACKEND_NAMES[backend]}, {label}"
         cpu[key] = throughput_row(table, key, label, targets, load, wanted, plan)
     return cpu
+
+
+def _sqlite_noise_row(table: Table, targets: Targets, directory: Path, plan: Plan) -> None:
+    """The SQLite row with a target, measured A/A: the baseline against a second baseline."""
+    suffix, label, clients, shared, _ = next(row for row in LOG_ROWS if row[0] == NOISE_ROW)
+    urls = functools.partial(_sqlite_urls, directory, clients)
+    load = Load(urls, shared, 1, DatabaseClient)
+    second = start_target(KIND_BASELINE, directory, database=True)
+    key, shown = f"db_{SQLITE}_{suffix}_aa", f"LogResult, {BACKEND_NAMES[SQLITE]}, {label}"
+    noise_row(table, key, shown, (targets[KIND_BASELINE], second), load, plan)
 
 
 def _skipped_rows(table: Table, note: str) -> None:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from _bench import affinity
 from _bench.plan import Plan
 from _bench.project import modules
 from _bench.servers import KIND_BASELINE, KIND_GENERATED, KIND_REFERENCE
@@ -35,6 +36,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "grpcio": str(grpc_version),
         "load_average_at_start": load,
+        "cpu_placement": affinity.describe(),
     }
 
 
@@ -128,7 +130,8 @@ def print_report(results: Results, previous: dict[str, Any] | None) -> None:
     info = results.machine
     print(
         f"{info['cpus']} CPUs, {info['memory_gib']} GiB, Python {info['python']}, "
-        f"grpcio {info['grpcio']}, load average at start {info['load_average_at_start']}; "
+        f"grpcio {info['grpcio']}, load average at start {info['load_average_at_start']}, "
+        f"{info['cpu_placement']}; "
         f"{'quick' if results.quick else 'full'} run, {results.seconds:.0f} s"
     )
     missed = [row.key for row in results.table.rows if row.met is False]

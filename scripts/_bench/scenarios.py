@@ -56,7 +56,7 @@ from _bench.servers import (
     stop_target,
 )
 from _bench.table import Table
-from _bench.throughput import Load, Targets, throughput_row
+from _bench.throughput import Load, Targets, noise_row, throughput_row
 
 T = TypeVar("T")
 
@@ -69,6 +69,7 @@ THROUGHPUT = (
     ("tput_shared_32", "LogMeasurementData, 32 clients, one shared session", 32, True, 1, 0.6),
     ("tput_8_procs", "  same as 8 clients, from 2 client processes", 8, False, 2, None),
 )
+NOISE_ROW = 1  # the row that is also measured A/A, baseline against a second baseline
 
 
 def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -> dict[str, Any]:
@@ -78,6 +79,10 @@ def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -
         paths = functools.partial(_log_paths, work, clients)
         load = Load(paths, shared, processes, Client)
         cpu[key] = throughput_row(table, key, label, targets, load, minimum, plan)
+    key, label, clients, shared, processes, _ = THROUGHPUT[NOISE_ROW]
+    load = Load(functools.partial(_log_paths, work, clients), shared, processes, Client)
+    second = start_target(KIND_BASELINE, work)
+    noise_row(table, f"{key}_aa", label, (targets[KIND_BASELINE], second), load, plan)
     return cpu
 
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _bench import ENTRY
+from _bench import ENTRY, affinity
 from _bench.load import POOL_SIZE, Client, close_all
 from _bench.project import DATABASE_SERVER_PACKAGE, SERVER_PACKAGE
 
@@ -72,6 +72,7 @@ def start_target(kind: str, workdir: Path, *, database: bool = False) -> Target:
     if not line.startswith(LISTENING):
         process.kill()
         sys.exit(f"bench: the {kind} server did not start (it printed {line!r})")
+    affinity.pin_server(process.pid)
     return Target(kind, process, line.removeprefix(LISTENING).strip())
 
 

@@ -9,7 +9,7 @@ from _bench.figures import alternating, median, medians
 from _bench.load import LogClient, log_records
 from _bench.plan import Plan
 from _bench.proc import CpuSampler
-from _bench.servers import COMPARED, KIND_BASELINE, KIND_GENERATED, Target
+from _bench.servers import COMPARED, KIND_BASELINE, KIND_GENERATED, Target, stop_target
 from _bench.table import Table
 
 Targets = dict[str, Target]
@@ -65,3 +65,22 @@ def throughput_row(
         row.target = f">= {minimum}x"
         row.judge(row.ratio, minimum=minimum)
     return {k: (median(v) if v else None) for k, v in busy.items()}
+
+
+def noise_row(
+    table: Table, key: str, label: str, baselines: tuple[Target, Target], load: Load, plan: Plan
+) -> None:
+    """Add an A/A row: `load` on two identical baseline servers, the second in place of generated.
+
+    Its ratio would be 1.00x on a quiet, fair machine; how far it lands from that is
+    how far any ratio of this run can move for reasons that are not the server's.
+    The second baseline is stopped afterwards.
+    """
+    first, second = baselines
+    try:
+        pair = {KIND_GENERATED: second, KIND_BASELINE: first}
+        throughput_row(
+            table, key, f"A/A: {label}, a second baseline as generated", pair, load, None, plan
+        )
+    finally:
+        stop_target(second)
