@@ -93,6 +93,9 @@ def test_quick_bench_writes_every_row_with_numbers(tmp_path: Path) -> None:
         for kind in kinds:
             value = row["values"][kind]
             assert isinstance(value, (int, float)) and math.isfinite(value), (key, kind, value)
+        if row["unit"] == "records/s":  # a throughput row: its rounds' lowest and highest ratio
+            lowest, highest = row["rounds"]
+            assert lowest <= row["ratio"] <= highest, (key, row["rounds"], row["ratio"])
     assert document["quick"] is True
     assert document["machine"]["python"]
     placement = document["machine"]["cpu_placement"]

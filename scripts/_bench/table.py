@@ -17,6 +17,9 @@ class Row:
     unit: str
     values: dict[str, float | None] = field(default_factory=dict)
     ratio: float | None = None  # generated / baseline
+    # A throughput row's lowest and highest ratio of a single round: how far one
+    # round can be from the median that `ratio` is.
+    rounds: tuple[float, float] | None = None
     target: str = ""
     met: bool | None = None
     note: str = ""

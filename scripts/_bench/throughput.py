@@ -60,7 +60,9 @@ def throughput_row(
             busy[kind].append(used)
     row = table.add(key, label, "records/s", medians(rates))
     pairs = zip(rates[KIND_GENERATED], rates[KIND_BASELINE], strict=True)
-    row.ratio = median([generated / baseline for generated, baseline in pairs])
+    ratios = [generated / baseline for generated, baseline in pairs]
+    row.ratio = median(ratios)
+    row.rounds = (min(ratios), max(ratios))
     if minimum is not None:
         row.target = f">= {minimum}x"
         row.judge(row.ratio, minimum=minimum)
