@@ -11,7 +11,8 @@ baseline served twice the records per second (no thread migrates, so the GIL
 and the caches stay on one core).
 
 Each server is one Python process whose GIL lets it use about one core anyway,
-so one CPU of its own measures what a record costs it. Pinning needs Linux's
+so one CPU of its own measures what a record costs it. The PostgreSQL server of
+the database rows is not pinned (it is not under test). Pinning needs Linux's
 sched_setaffinity and at least 2 CPUs; elsewhere, or with --no-pin, nothing is
 pinned and the report says so.
 """
