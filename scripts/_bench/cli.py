@@ -83,9 +83,7 @@ def main(argv: list[str]) -> int:
         return serve(args.serve)
     if args.measure:
         return measure(args)
-    forwarded = [
-        f"--{flag}" for flag in ("quick", "no-pin") if getattr(args, flag.replace("-", "_"))
-    ]
+    forwarded = (["--quick"] if args.quick else []) + (["--no-pin"] if args.no_pin else [])
     for step in args.only or []:
         forwarded += ["--only", step]
     for option in FORWARDED:
