@@ -51,6 +51,8 @@ ROWS = {
         for row in ("1", "8", "32", "shared_8", "shared_32", "query")
     ),
     "db_sqlite_8_aa",
+    "db_sqlite_8_floor",
+    "db_sqlite_shared_8_floor",
 }
 # Rows read from /proc: numbers on Linux only.
 PROC_ROWS = {"rss_per_1000", "fds_after_close", "cycles_fd_growth", "cycles_rss_growth"}

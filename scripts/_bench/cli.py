@@ -12,7 +12,12 @@ from _bench.environment import render_and_measure
 from _bench.plan import FULL, QUICK
 from _bench.report import Results, machine, print_report, write_json
 from _bench.scenarios import STEPS, measure_all
-from _bench.servers import KIND_BASELINE, KIND_REFERENCE, SERVE_DATABASE_BASELINE
+from _bench.servers import (
+    KIND_BASELINE,
+    KIND_REFERENCE,
+    SERVE_DATABASE_BASELINE,
+    SERVE_DATABASE_FLOOR,
+)
 from _bench.servicers import serve
 
 FORWARDED = ("json", "compare")  # options the outer process passes on, as absolute paths
@@ -48,7 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument(
         "--serve",
-        choices=[KIND_BASELINE, KIND_REFERENCE, SERVE_DATABASE_BASELINE],
+        choices=[KIND_BASELINE, KIND_REFERENCE, SERVE_DATABASE_BASELINE, SERVE_DATABASE_FLOOR],
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)

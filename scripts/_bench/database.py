@@ -33,7 +33,15 @@ from _bench.project import (
     STATION,
     STATUS,
 )
-from _bench.servers import COMPARED, KIND_BASELINE, KIND_GENERATED, start_target, stop_target
+from _bench.servers import (
+    COMPARED,
+    KIND_BASELINE,
+    KIND_FLOOR,
+    KIND_GENERATED,
+    Target,
+    start_target,
+    stop_target,
+)
 from _bench.table import Table
 from _bench.throughput import Load, Targets, noise_row, throughput_row
 
@@ -48,6 +56,7 @@ LOG_ROWS = (
     ("shared_32", "32 clients, one shared session", 32, True, None),
 )
 NOISE_ROW = "8"  # the row that is also measured A/A, baseline against a second baseline
+FLOOR_ROWS = ("8", "shared_8")  # the rows with a target, also measured with the floor server
 MOST_CLIENTS = max(clients for _, _, clients, _, _ in LOG_ROWS)
 TABLE_ROWS, QUERIED_ROWS = 100_000, 100  # QueryResults: the newest 100 of 100,000
 
@@ -64,6 +73,7 @@ def measure_database(table: Table, _targets: Targets, work: Path, plan: Plan) ->
         sqlite_urls = functools.partial(_sqlite_urls, directory)
         evidence[SQLITE] = _log_rows(table, SQLITE, targets, sqlite_urls, plan)
         _sqlite_noise_row(table, targets, directory, plan)
+        evidence[SQLITE] |= _sqlite_floor_rows(table, targets[KIND_BASELINE], directory, plan)
         _query_row(table, SQLITE, targets, _sqlite_table(targets, directory / "query.sqlite"), plan)
         with running_postgresql() as server:
             if isinstance(server, str):
@@ -116,6 +126,38 @@ def _sqlite_noise_row(table: Table, targets: Targets, directory: Path, plan: Pla
     second = start_target(KIND_BASELINE, directory, database=True)
     key, shown = f"db_{SQLITE}_{suffix}_aa", f"LogResult, {BACKEND_NAMES[SQLITE]}, {label}"
     noise_row(table, key, shown, (targets[KIND_BASELINE], second), load, plan)
+
+
+def _sqlite_floor_rows(
+    table: Table, baseline: Target, directory: Path, plan: Plan
+) -> dict[str, Any]:
+    """The SQLite rows with a target, with the floor server in the generated column.
+
+    The floor is the baseline plus one committed INSERT per LogResult (see
+    `servicers._database_floor`): its ratio is the most any server that commits
+    each row in its own process reaches on this machine, so a target above it
+    cannot be met by the generated server's design, only by changing the contract.
+    Returns the servers' CPU, as `_log_rows` does.
+    """
+    cpu: dict[str, Any] = {}
+    floor = start_target(KIND_FLOOR, directory)
+    try:
+        for suffix, label, clients, shared, _ in LOG_ROWS:
+            if suffix in FLOOR_ROWS:
+                urls = functools.partial(_floor_urls, directory, clients)
+                load = Load(urls, shared, 1, DatabaseClient)
+                key = f"db_{SQLITE}_{suffix}_floor"
+                shown = f"Floor: LogResult, SQLite, {label}, bare INSERT as generated"
+                pair = {KIND_GENERATED: floor, KIND_BASELINE: baseline}
+                cpu[key] = throughput_row(table, key, shown, pair, load, None, plan)
+    finally:
+        stop_target(floor)
+    return cpu
+
+
+def _floor_urls(directory: Path, clients: int, kind: str) -> list[str]:
+    """The floor server's files (it stands in the generated column), the baseline's as usual."""
+    return _sqlite_urls(directory, clients, KIND_FLOOR if kind == KIND_GENERATED else kind)
 
 
 def _skipped_rows(table: Table, note: str) -> None:

@@ -7,6 +7,7 @@ can also run them in client processes, to show the client side is not the limit.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -207,10 +208,13 @@ def log_records(
         ready.acquire()
     go.set()
     on_window(*_window(plan))
-    records = sum(results.get() for _ in workers)
+    counts = [results.get() for _ in workers]
     for worker in workers:
         worker.join()
-    return int(records)
+    failed = [count for count in counts if isinstance(count, str)]
+    if failed:
+        raise RuntimeError(f"a client process of {address} failed: {failed[0]}")
+    return int(sum(counts))
 
 
 def _log_loop(
@@ -236,26 +240,35 @@ def _log_loop(
     ready = threading.Barrier(len(paths) + 1)
     start = threading.Event()
 
+    failures: list[BaseException] = []
+
     def run(index: int) -> None:
-        client, request = clients[index], clients[index].log_request(names[index])
-        ready.wait()
-        start.wait()
-        begin, end = window
-        while (now := time.perf_counter()) < end:
-            client.log(request)
-            if now >= begin:
-                counts[index] += 1
+        try:
+            client, request = clients[index], clients[index].log_request(names[index])
+            ready.wait()
+            start.wait()
+            begin, end = window
+            while (now := time.perf_counter()) < end:
+                client.log(request)
+                if now >= begin:
+                    counts[index] += 1
+        except Exception as error:  # noqa: BLE001  (a failed call fails the row: raised below)
+            failures.append(error)
+            ready.abort()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(paths))]
     for thread in threads:
         thread.start()
-    ready.wait()
-    go()
-    window.extend(_window(plan))
-    start.set()
-    on_window(*window)
+    with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: raised below
+        ready.wait()
+        go()
+        window.extend(_window(plan))
+        start.set()
+        on_window(*window)
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"a client of {address} failed: {failures[0]!r}") from failures[0]
     for name in sorted(set(names)):
         clients[0].close_session(name)
     close_all(clients)
@@ -272,15 +285,23 @@ def _log_worker(
     results: Any,
     make_client: Callable[[str], LogClient],
 ) -> None:
-    """Client process: `_log_loop`, started when the parent sets `go`; puts its count."""
+    """Client process: `_log_loop`, started when the parent sets `go`; puts its count.
+
+    If it fails, it puts what failed instead (releasing `ready` too, in case it
+    failed before saying so), for the parent to raise.
+    """
 
     def wait_for_parent() -> None:
         ready.release()
         go.wait()
 
-    results.put(
-        _log_loop(address, paths, shared, plan, go=wait_for_parent, make_client=make_client)
-    )
+    try:
+        count = _log_loop(address, paths, shared, plan, go=wait_for_parent, make_client=make_client)
+    except Exception as error:  # noqa: BLE001  (reported to the parent, which raises it)
+        ready.release()
+        results.put(repr(error))
+    else:
+        results.put(count)
 
 
 def init_close_latencies(clients: Sequence[Client], path: Path, samples: int) -> list[float]:

@@ -77,15 +77,17 @@ class DatabaseModules:
     pb2: Any
     pb2_grpc: Any
     server_main: Any
+    resource: Any  # the render's resource module (the floor server opens SQLite with it)
 
 
 @functools.cache
 def database_modules() -> DatabaseModules:
-    """Import grpc and the database render's stubs and server main (once)."""
+    """Import grpc and the database render's stubs, server main and resource (once)."""
     stubs = f"{DATABASE_CLIENT_PACKAGE}.stubs.results_database"
     return DatabaseModules(
         grpc=importlib.import_module("grpc"),
         pb2=importlib.import_module(f"{stubs}_pb2"),
         pb2_grpc=importlib.import_module(f"{stubs}_pb2_grpc"),
         server_main=importlib.import_module(f"{DATABASE_SERVER_PACKAGE}.main"),
+        resource=importlib.import_module(f"{DATABASE_SERVER_PACKAGE}.resource"),
     )

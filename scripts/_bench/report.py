@@ -117,8 +117,10 @@ def _cpu_use(cpu: dict[str, Any]) -> str:
 def print_report(results: Results, previous: dict[str, Any] | None) -> None:
     """Print the table, the servers' CPU use while logging, the machine and missed targets."""
     print(render_table(results.table, previous))
+    print()
     busy = _cpu_use(results.evidence.get("throughput", {}))
-    print(f"\nserver CPU in cores (generated / baseline) while logging: {busy}")
+    if busy:
+        print(f"server CPU in cores (generated / baseline) while logging: {busy}")
     database = results.evidence.get("database", {})  # per backend: its rows, or why skipped
     rows = {k: v for per in database.values() if isinstance(per, dict) for k, v in per.items()}
     if rows:

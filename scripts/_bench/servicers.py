@@ -1,9 +1,9 @@
-"""The baseline and reference servers, run as `scripts/bench.py --serve KIND`.
+"""The baseline, reference and floor servers, run as `scripts/bench.py --serve KIND`.
 
 Each serves its render's generated proto on the generated server's thread pool,
 so it differs from the generated server only in what its handlers do: the
-baseline and reference on the JSON logger's, the database baseline on the
-database render's.
+baseline and reference on the JSON logger's, the database baseline and floor on
+the database render's.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -19,7 +20,12 @@ from concurrent import futures
 from typing import IO, Any
 
 from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules
-from _bench.servers import KIND_BASELINE, LISTENING, SERVE_DATABASE_BASELINE
+from _bench.servers import (
+    KIND_BASELINE,
+    LISTENING,
+    SERVE_DATABASE_BASELINE,
+    SERVE_DATABASE_FLOOR,
+)
 
 
 def serve(kind: str) -> int:
@@ -28,10 +34,12 @@ def serve(kind: str) -> int:
     On the generated server's thread pool, built by its own `thread_pool()` with
     its default size (renders from before it had one get the plain pool they used).
     """
-    if kind == SERVE_DATABASE_BASELINE:
+    if kind in (SERVE_DATABASE_BASELINE, SERVE_DATABASE_FLOOR):
         d = database_modules()
         server = _server(d.grpc, d.server_main)
-        d.pb2_grpc.add_ResultsDatabaseServicer_to_server(_database_baseline_servicer(), server)
+        baseline = _database_baseline_servicer()
+        servicer = baseline if kind == SERVE_DATABASE_BASELINE else _database_floor(baseline)
+        d.pb2_grpc.add_ResultsDatabaseServicer_to_server(servicer, server)
     else:
         m = modules()
         servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
@@ -66,6 +74,56 @@ def _database_baseline_servicer() -> Any:
         for method in service.methods
     }
     return type("DatabaseBaseline", (d.pb2_grpc.ResultsDatabaseServicer,), handlers)()
+
+
+def _database_floor(baseline: Any) -> Any:
+    """The database baseline plus what no LogResult can leave out: its row, committed.
+
+    OpenDatabase has the generated resource create the SQLite file's schema and
+    indexes, then connects as it does (WAL, synchronous=NORMAL, autocommit).
+    LogResult turns the request into the row's values and inserts them under the
+    connection's lock, committed when execute returns. No session table, checks
+    or error mapping: a server that commits each row in its own process cannot do
+    less, so this server's ratio bounds the ratio any such server reaches.
+    """
+    d = database_modules()
+    resource, pb2 = d.resource, d.pb2
+    opened: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}
+    to_json = json.JSONEncoder(ensure_ascii=False).encode
+    insert = f"INSERT INTO results ({resource.INSERTED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+    opening = threading.Lock()
+
+    def open_database(self: Any, request: Any, context: Any) -> Any:
+        url = resource.DatabaseUrl.parse(request.database_url)
+        with opening:
+            if url.key in opened:
+                return pb2.OpenDatabaseResponse(session_name=url.key, new_session=False)
+            resource.SQLiteDatabase.open(url.path, url.key).close()  # the schema, WAL mode
+            connection = sqlite3.connect(url.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA synchronous=NORMAL")
+            opened[url.key] = (connection, threading.Lock())
+        return pb2.OpenDatabaseResponse(session_name=url.key, new_session=True)
+
+    def log_result(self: Any, request: Any, context: Any) -> Any:
+        connection, lock = opened[request.session_name]
+        values = (
+            request.session_name,
+            request.measurement_name,
+            request.site,
+            to_json(list(request.pin_names)),
+            request.timestamp.ToDatetime().isoformat(sep=" ", timespec="microseconds"),
+            request.status,
+            to_json(dict(request.configurations)),
+            to_json(dict(request.outputs)),
+            request.station,
+        )
+        with lock:
+            row_id = connection.execute(insert, values).lastrowid
+        return pb2.LogResultResponse(result_id=row_id)
+
+    handlers = {"OpenDatabase": open_database, "LogResult": log_result}
+    return type("DatabaseFloor", (type(baseline),), handlers)()
 
 
 def _empty_handler(response: Callable[[], Any]) -> Callable[[Any, Any, Any], Any]:
