@@ -106,6 +106,13 @@ def test_quick_bench_writes_every_row_with_numbers(tmp_path: Path) -> None:
         assert placement.startswith("servers pinned to CPU "), placement
     assert "Plug-in: initialize + 1 record + close" in result.stdout
     assert "LogResult, SQLite, 8 clients, own databases" in result.stdout
+    for key in ("db_sqlite_8", "db_sqlite_shared_8"):  # a missed target says if its floor is lower
+        row, floor = rows[key], rows[f"{key}_floor"]
+        if row["met"] is False and floor["ratio"] < 0.8:
+            assert row["note"].startswith("the target is above this run's floor"), row
+            assert f"{key}: {row['note']}" in result.stdout
+        else:
+            assert row["note"] == "", row
 
 
 def _can_pin() -> bool:

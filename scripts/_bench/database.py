@@ -42,7 +42,7 @@ from _bench.servers import (
     start_target,
     stop_target,
 )
-from _bench.table import Table
+from _bench.table import Row, Table
 from _bench.throughput import Load, Targets, noise_row, throughput_row
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
@@ -142,7 +142,7 @@ def _sqlite_floor_rows(
     cpu: dict[str, Any] = {}
     floor = start_target(KIND_FLOOR, directory)
     try:
-        for suffix, label, clients, shared, _ in LOG_ROWS:
+        for suffix, label, clients, shared, minimum in LOG_ROWS:
             if suffix in FLOOR_ROWS:
                 urls = functools.partial(_floor_urls, directory, clients)
                 load = Load(urls, shared, 1, DatabaseClient)
@@ -150,9 +150,21 @@ def _sqlite_floor_rows(
                 shown = f"Floor: LogResult, SQLite, {label}, bare INSERT as generated"
                 pair = {KIND_GENERATED: floor, KIND_BASELINE: baseline}
                 cpu[key] = throughput_row(table, key, shown, pair, load, None, plan)
+                row = table.get(f"db_{SQLITE}_{suffix}")
+                _note_target_above_floor(row, table.get(key), minimum)
     finally:
         stop_target(floor)
     return cpu
+
+
+def _note_target_above_floor(row: Row, floor: Row, minimum: float | None) -> None:
+    """Say on a missed row when its floor misses the target too: no tuning can meet it."""
+    above = minimum is not None and floor.ratio is not None and floor.ratio < minimum
+    if row.met is False and above:
+        row.note = (
+            f"the target is above this run's floor ({floor.ratio:.2f}x, {floor.key}): "
+            "no server that commits each row in its own process meets it here"
+        )
 
 
 def _floor_urls(directory: Path, clients: int, kind: str) -> list[str]:

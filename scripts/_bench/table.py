@@ -59,6 +59,13 @@ class Table:
         self.rows.append(row)
         return row
 
+    def get(self, key: str) -> Row:
+        """The row with this key (KeyError if none was added)."""
+        for row in self.rows:
+            if row.key == key:
+                return row
+        raise KeyError(key)
+
     def add_limited(
         self,
         key: str,
