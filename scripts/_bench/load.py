@@ -239,7 +239,6 @@ def _log_loop(
     window: list[float] = []
     ready = threading.Barrier(len(paths) + 1)
     start = threading.Event()
-
     failures: list[BaseException] = []
 
     def run(index: int) -> None:

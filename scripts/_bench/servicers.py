@@ -89,10 +89,9 @@ def _database_floor(baseline: Any) -> Any:
     d = database_modules()
     resource, pb2 = d.resource, d.pb2
     opened: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}
+    opening = threading.Lock()
     to_json = json.JSONEncoder(ensure_ascii=False).encode
     insert = f"INSERT INTO results ({resource.INSERTED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-    opening = threading.Lock()
 
     def open_database(self: Any, request: Any, context: Any) -> Any:
         url = resource.DatabaseUrl.parse(request.database_url)
