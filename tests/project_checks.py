@@ -105,7 +105,8 @@ SCENARIOS: dict[str, Scenario] = {
     "defaults": Scenario(rendered({}), check_args=("--resolution", "highest")),
     "register_map": Scenario(rendered({"preset": "register_map"}), check_args=ANSWER_TESTS),
     # SQLite and a PostgreSQL server its tests start (.ci/run installs one when missing);
-    # root writes to read-only files, so that one test cannot run as root.
+    # root writes to read-only files, so the chmod test cannot run as root (a file
+    # SQLite itself treats as read-only is tested for every user).
     "database": Scenario(
         rendered({"preset": "database"}),
         expected_skips=("this user writes to read-only files (root)",),

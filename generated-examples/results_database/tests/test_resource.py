@@ -394,10 +394,35 @@ def test_a_read_only_database_is_permission_denied(stub: Stub, tmp_path: Path) -
         leftover.unlink()
     path.chmod(0o444)
     if os.access(path, os.W_OK):
-        pytest.skip("this user writes to read-only files (root): run the tests as another user")
+        pytest.skip(
+            "this user writes to read-only files (root): run the tests as another user; "
+            "test_a_database_sqlite_treats_as_read_only_refuses_writes runs as any user"
+        )
     error = status_of(lambda: initialize(stub, sqlite_url(path)))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "readonly" in (error.details() or "")
+
+
+def test_a_database_sqlite_treats_as_read_only_refuses_writes(
+    stub: Stub, tmp_path: Path, new_resource: NewDatabase
+) -> None:
+    # A file format write version above 2 (header byte 18) makes SQLite itself treat
+    # the file as read-only, for root too: reads work, every write is refused.
+    path = tmp_path / "newer-writer.db"
+    close(stub, initialize(stub, sqlite_url(path)).session_name)
+    with path.open("r+b") as file:
+        file.seek(18)
+        file.write(bytes([3]))
+    session_name = initialize(stub, sqlite_url(path)).session_name
+    error = status_of(lambda: log(stub, session_name, "refused"))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "readonly" in (error.details() or "")
+    assert query(stub, session_name) == []
+    close(stub, session_name)
+    other = initialize(stub, new_resource()).session_name  # the service keeps serving
+    log(stub, other, "after")
+    assert [row["measurement_name"] for row in query(stub, other)] == ["after"]
+    close(stub, other)
 
 
 def test_a_database_locked_by_another_writer_is_aborted_and_then_serves(
