@@ -14,6 +14,7 @@ from _bench.report import Results, machine, print_report, write_json
 from _bench.scenarios import STEPS, measure_all
 from _bench.servers import (
     KIND_BASELINE,
+    KIND_FLOOR,
     KIND_REFERENCE,
     SERVE_DATABASE_BASELINE,
     SERVE_DATABASE_FLOOR,
@@ -53,7 +54,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument(
         "--serve",
-        choices=[KIND_BASELINE, KIND_REFERENCE, SERVE_DATABASE_BASELINE, SERVE_DATABASE_FLOOR],
+        choices=[
+            KIND_BASELINE,
+            KIND_REFERENCE,
+            KIND_FLOOR,
+            SERVE_DATABASE_BASELINE,
+            SERVE_DATABASE_FLOOR,
+        ],
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)

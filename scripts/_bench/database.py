@@ -42,8 +42,8 @@ from _bench.servers import (
     start_target,
     stop_target,
 )
-from _bench.table import Row, Table
-from _bench.throughput import Load, Targets, noise_row, throughput_row
+from _bench.table import Table
+from _bench.throughput import Load, Targets, floor_row, noise_row, throughput_row
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 BACKEND_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
@@ -56,7 +56,6 @@ LOG_ROWS = (
     ("shared_32", "32 clients, one shared session", 32, True, None),
 )
 NOISE_ROW = "8"  # the row that is also measured A/A, baseline against a second baseline
-FLOOR_ROWS = ("8", "shared_8")  # the rows with a target, also measured with the floor server
 MOST_CLIENTS = max(clients for _, _, clients, _, _ in LOG_ROWS)
 TABLE_ROWS, QUERIED_ROWS = 100_000, 100  # QueryResults: the newest 100 of 100,000
 
@@ -131,40 +130,26 @@ def _sqlite_noise_row(table: Table, targets: Targets, directory: Path, plan: Pla
 def _sqlite_floor_rows(
     table: Table, baseline: Target, directory: Path, plan: Plan
 ) -> dict[str, Any]:
-    """The SQLite rows with a target, with the floor server in the generated column.
+    """The SQLite rows with a target, measured again with the floor server as generated.
 
     The floor is the baseline plus one committed INSERT per LogResult (see
     `servicers._database_floor`): its ratio is the most any server that commits
-    each row in its own process reaches on this machine, so a target above it
-    cannot be met by the generated server's design, only by changing the contract.
-    Returns the servers' CPU, as `_log_rows` does.
+    each row in its own process reaches on this machine. Returns the servers' CPU.
     """
     cpu: dict[str, Any] = {}
-    floor = start_target(KIND_FLOOR, directory)
+    floor = start_target(KIND_FLOOR, directory, database=True)
     try:
         for suffix, label, clients, shared, minimum in LOG_ROWS:
-            if suffix in FLOOR_ROWS:
+            if minimum is not None:
                 urls = functools.partial(_floor_urls, directory, clients)
                 load = Load(urls, shared, 1, DatabaseClient)
-                key = f"db_{SQLITE}_{suffix}_floor"
+                key = f"db_{SQLITE}_{suffix}"
                 shown = f"Floor: LogResult, SQLite, {label}, bare INSERT as generated"
-                pair = {KIND_GENERATED: floor, KIND_BASELINE: baseline}
-                cpu[key] = throughput_row(table, key, shown, pair, load, None, plan)
-                row = table.get(f"db_{SQLITE}_{suffix}")
-                _note_target_above_floor(row, table.get(key), minimum)
+                servers = (baseline, floor)
+                cpu[f"{key}_floor"] = floor_row(table, key, shown, servers, load, minimum, plan)
     finally:
         stop_target(floor)
     return cpu
-
-
-def _note_target_above_floor(row: Row, floor: Row, minimum: float | None) -> None:
-    """Say on a missed row when its floor misses the target too: no tuning can meet it."""
-    above = minimum is not None and floor.ratio is not None and floor.ratio < minimum
-    if row.met is False and above:
-        row.note = (
-            f"the target is above this run's floor ({floor.ratio:.2f}x, {floor.key}): "
-            "no server that commits each row in its own process meets it here"
-        )
 
 
 def _floor_urls(directory: Path, clients: int, kind: str) -> list[str]:

@@ -21,7 +21,8 @@ KIND_GENERATED, KIND_BASELINE, KIND_REFERENCE = "generated", "baseline", "refere
 COMPARED = (KIND_GENERATED, KIND_BASELINE)  # the servers of every row
 ALL_KINDS = (*COMPARED, KIND_REFERENCE)  # with NI's design, on the rows where it differs
 SERVE_DATABASE_BASELINE = "database-baseline"  # --serve's name for the database's baseline
-# The database baseline plus a committed INSERT per LogResult: see servicers._database_floor.
+# The baseline plus only the work no server can leave out (a record written, a row
+# committed): see servicers. Measured in the generated column of the floor rows.
 KIND_FLOOR, SERVE_DATABASE_FLOOR = "floor", "database-floor"
 LISTENING = "listening on "  # what a server prints, then its address, once it serves
 
@@ -63,10 +64,9 @@ def start_target(kind: str, workdir: Path, *, database: bool = False) -> Target:
     if kind == KIND_GENERATED:
         package = DATABASE_SERVER_PACKAGE if database else SERVER_PACKAGE
         command = [sys.executable, "-m", package, "--no-discovery", "--port", "0"]
-    elif kind == KIND_FLOOR:
-        command = [sys.executable, str(ENTRY), "--serve", SERVE_DATABASE_FLOOR]
     else:
-        serve = SERVE_DATABASE_BASELINE if database and kind == KIND_BASELINE else kind
+        database_kinds = {KIND_BASELINE: SERVE_DATABASE_BASELINE, KIND_FLOOR: SERVE_DATABASE_FLOOR}
+        serve = database_kinds[kind] if database else kind
         command = [sys.executable, str(ENTRY), "--serve", serve]
     process = subprocess.Popen(
         command, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True

@@ -22,6 +22,7 @@ from typing import IO, Any
 from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules
 from _bench.servers import (
     KIND_BASELINE,
+    KIND_FLOOR,
     LISTENING,
     SERVE_DATABASE_BASELINE,
     SERVE_DATABASE_FLOOR,
@@ -29,7 +30,7 @@ from _bench.servers import (
 
 
 def serve(kind: str) -> int:
-    """Serve the baseline or the reference-style servicer until stdin closes or SIGTERM.
+    """Serve a baseline, floor or reference-style servicer until stdin closes or SIGTERM.
 
     On the generated server's thread pool, built by its own `thread_pool()` with
     its default size (renders from before it had one get the plain pool they used).
@@ -42,7 +43,8 @@ def serve(kind: str) -> int:
         d.pb2_grpc.add_ResultsDatabaseServicer_to_server(servicer, server)
     else:
         m = modules()
-        servicer = _baseline_servicer(m) if kind == KIND_BASELINE else _reference_servicer(m)
+        servicers = {KIND_BASELINE: _baseline_servicer, KIND_FLOOR: _json_logger_floor}
+        servicer = servicers.get(kind, _reference_servicer)(m)
         server = _server(m.grpc, m.server_main)
         m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
     port = server.add_insecure_port("localhost:0")
@@ -150,6 +152,47 @@ def _baseline_servicer(m: Modules) -> Any:
             return pb2.CloseFileResponse()
 
     return Baseline()
+
+
+def _json_logger_floor(m: Modules) -> Any:
+    """The baseline plus what no LogMeasurementData can leave out: its record, written.
+
+    InitializeFile opens the file for appending, once per path; LogMeasurementData
+    builds the record as the generated resource does (NI's timestamp format, the
+    two maps, one JSON line, through one reused encoder) and writes it with one
+    os.write under the file's lock. No session table, checks or error mapping: a
+    server that writes each record in its own process cannot do less.
+    """
+    pb2 = m.pb2
+    opened: dict[str, tuple[int, threading.Lock]] = {}
+    opening = threading.Lock()
+    to_json = json.JSONEncoder(ensure_ascii=False).encode
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+    base: Any = type(_baseline_servicer(m))
+
+    class Floor(base):  # type: ignore[misc]  # the generated base class is Any here
+        def InitializeFile(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            path = os.path.realpath(request.file_path)
+            with opening:
+                if path in opened:
+                    return pb2.InitializeFileResponse(session_name=path, new_session=False)
+                opened[path] = (os.open(path, flags, 0o666), threading.Lock())
+            return pb2.InitializeFileResponse(session_name=path, new_session=True)
+
+        def LogMeasurementData(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            descriptor, lock = opened[request.session_name]
+            record = {
+                "timestamp": request.timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"),
+                "measurement_name": request.measurement_name,
+                "measurement_configurations": dict(request.measurement_configurations),
+                "measurement_outputs": dict(request.measurement_outputs),
+            }
+            line = (to_json(record) + "\n").encode("utf-8")
+            with lock:
+                os.write(descriptor, line)
+            return pb2.LogMeasurementDataResponse()
+
+    return Floor()
 
 
 def _reference_servicer(m: Modules) -> Any:

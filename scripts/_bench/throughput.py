@@ -86,3 +86,33 @@ def noise_row(
         )
     finally:
         stop_target(second)
+
+
+def floor_row(
+    table: Table,
+    key: str,
+    label: str,
+    servers: tuple[Target, Target],
+    load: Load,
+    minimum: float | None,
+    plan: Plan,
+) -> dict[str, float | None]:
+    """Add `key`'s floor row: `load` on (baseline, floor), the floor in the generated column.
+
+    A floor server is the baseline plus only the work no server of the row can
+    leave out (see `servicers`). If the row `key` missed its target and the floor
+    is below it too, the row says so in its note: tuning the generated server
+    cannot meet that target on this machine. Returns the servers' CPU.
+    """
+    baseline, floor = servers
+    pair = {KIND_GENERATED: floor, KIND_BASELINE: baseline}
+    floor_key = f"{key}_floor"
+    cpu = throughput_row(table, floor_key, label, pair, load, None, plan)
+    row, measured = table.get(key), table.get(floor_key)
+    ratio = measured.ratio
+    if row.met is False and minimum is not None and ratio is not None and ratio < minimum:
+        row.note = (
+            f"the target is above this run's floor ({ratio:.2f}x, {floor_key}): "
+            "a server doing only the floor's work per record does not meet it here"
+        )
+    return cpu
