@@ -43,7 +43,7 @@ from _bench.servers import (
     stop_target,
 )
 from _bench.table import Table
-from _bench.throughput import Load, Targets, floor_row, noise_row, throughput_row
+from _bench.throughput import Load, Targets, as_floor, floor_rows, noise_row, throughput_row
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 BACKEND_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
@@ -136,25 +136,23 @@ def _sqlite_floor_rows(
     `servicers._database_floor`): its ratio is the most any server that commits
     each row in its own process reaches on this machine. Returns the servers' CPU.
     """
-    cpu: dict[str, Any] = {}
     floor = start_target(KIND_FLOOR, directory, database=True)
-    try:
-        for suffix, label, clients, shared, minimum in LOG_ROWS:
-            if minimum is not None:
-                urls = functools.partial(_floor_urls, directory, clients)
-                load = Load(urls, shared, 1, DatabaseClient)
-                key = f"db_{SQLITE}_{suffix}"
-                shown = f"Floor: LogResult, SQLite, {label}, bare INSERT as generated"
-                servers = (baseline, floor)
-                cpu[f"{key}_floor"] = floor_row(table, key, shown, servers, load, minimum, plan)
-    finally:
-        stop_target(floor)
-    return cpu
-
-
-def _floor_urls(directory: Path, clients: int, kind: str) -> list[str]:
-    """The floor server's files (it stands in the generated column), the baseline's as usual."""
-    return _sqlite_urls(directory, clients, KIND_FLOOR if kind == KIND_GENERATED else kind)
+    rows = (
+        (
+            f"db_{SQLITE}_{suffix}",
+            f"Floor: LogResult, SQLite, {label}, bare INSERT as generated",
+            Load(
+                as_floor(functools.partial(_sqlite_urls, directory, clients)),
+                shared,
+                1,
+                DatabaseClient,
+            ),
+            minimum,
+        )
+        for suffix, label, clients, shared, minimum in LOG_ROWS
+        if minimum is not None
+    )
+    return floor_rows(table, (baseline, floor), rows, plan)
 
 
 def _skipped_rows(table: Table, note: str) -> None:

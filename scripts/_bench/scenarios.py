@@ -57,7 +57,7 @@ from _bench.servers import (
     stop_target,
 )
 from _bench.table import Table
-from _bench.throughput import Load, Targets, floor_row, noise_row, throughput_row
+from _bench.throughput import Load, Targets, as_floor, floor_rows, noise_row, throughput_row
 
 T = TypeVar("T")
 
@@ -96,24 +96,18 @@ def _throughput_floor_rows(
     The floor is the baseline plus building and writing each record (see
     `servicers._json_logger_floor`). Returns the servers' CPU.
     """
-    cpu: dict[str, Any] = {}
     floor = start_target(KIND_FLOOR, work)
-    try:
-        for key, label, clients, shared, processes, minimum in THROUGHPUT:
-            if minimum is not None:
-                paths = functools.partial(_floor_paths, work, clients)
-                load = Load(paths, shared, processes, Client)
-                shown = f"Floor: {label}, record and write as generated"
-                servers = (baseline, floor)
-                cpu[f"{key}_floor"] = floor_row(table, key, shown, servers, load, minimum, plan)
-    finally:
-        stop_target(floor)
-    return cpu
-
-
-def _floor_paths(work: Path, clients: int, kind: str) -> list[str]:
-    """The floor server's logs (it stands in the generated column), the baseline's as usual."""
-    return _log_paths(work, clients, KIND_FLOOR if kind == KIND_GENERATED else kind)
+    rows = (
+        (
+            key,
+            f"Floor: {label}, record and write as generated",
+            Load(as_floor(functools.partial(_log_paths, work, clients)), shared, processes, Client),
+            minimum,
+        )
+        for key, label, clients, shared, processes, minimum in THROUGHPUT
+        if minimum is not None
+    )
+    return floor_rows(table, (baseline, floor), rows, plan)
 
 
 def _log_paths(work: Path, clients: int, kind: str) -> list[str]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from _bench.figures import alternating, median, medians
 from _bench.load import LogClient, log_records
 from _bench.plan import Plan
 from _bench.proc import CpuSampler
-from _bench.servers import COMPARED, KIND_BASELINE, KIND_GENERATED, Target, stop_target
+from _bench.servers import (
+    COMPARED,
+    KIND_BASELINE,
+    KIND_FLOOR,
+    KIND_GENERATED,
+    Target,
+    stop_target,
+)
 from _bench.table import Table
 
 Targets = dict[str, Target]
@@ -88,31 +95,38 @@ def noise_row(
         stop_target(second)
 
 
-def floor_row(
-    table: Table,
-    key: str,
-    label: str,
-    servers: tuple[Target, Target],
-    load: Load,
-    minimum: float | None,
-    plan: Plan,
-) -> dict[str, float | None]:
-    """Add `key`'s floor row: `load` on (baseline, floor), the floor in the generated column.
+# A row with a target, as its floor row measures it: key, label, load, least ratio wanted.
+Targeted = tuple[str, str, Load, float]
+
+
+def floor_rows(
+    table: Table, servers: tuple[Target, Target], rows: Iterable[Targeted], plan: Plan
+) -> dict[str, dict[str, float | None]]:
+    """Add a floor row per row in `rows`: its load on (baseline, floor), the floor as generated.
 
     A floor server is the baseline plus only the work no server of the row can
-    leave out (see `servicers`). If the row `key` missed its target and the floor
-    is below it too, the row says so in its note: tuning the generated server
-    cannot meet that target on this machine. Returns the servers' CPU.
+    leave out (see `servicers`). If a row missed its target and its floor is below
+    the target too, the row says so in its note: tuning the generated server cannot
+    meet that target on this machine. Stops the floor server; returns the CPU per row.
     """
     baseline, floor = servers
     pair = {KIND_GENERATED: floor, KIND_BASELINE: baseline}
-    floor_key = f"{key}_floor"
-    cpu = throughput_row(table, floor_key, label, pair, load, None, plan)
-    row, measured = table.get(key), table.get(floor_key)
-    ratio = measured.ratio
-    if row.met is False and minimum is not None and ratio is not None and ratio < minimum:
-        row.note = (
-            f"the target is above this run's floor ({ratio:.2f}x, {floor_key}): "
-            "a server doing only the floor's work per record does not meet it here"
-        )
+    cpu: dict[str, dict[str, float | None]] = {}
+    try:
+        for key, label, load, minimum in rows:
+            floor_key = f"{key}_floor"
+            cpu[floor_key] = throughput_row(table, floor_key, label, pair, load, None, plan)
+            row, ratio = table.get(key), table.get(floor_key).ratio
+            if row.met is False and ratio is not None and ratio < minimum:
+                row.note = (
+                    f"the target is above this run's floor ({ratio:.2f}x, {floor_key}): "
+                    "a server doing only the floor's work per record does not meet it here"
+                )
+    finally:
+        stop_target(floor)
     return cpu
+
+
+def as_floor(resources: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """`resources` with the floor's own in the generated column, where the floor stands."""
+    return lambda kind: resources(KIND_FLOOR if kind == KIND_GENERATED else kind)
