@@ -146,7 +146,7 @@ def test_unset_timestamp_means_now(stub: Stub, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["data.json", "data.csv", "data", "data.ndjson.bak"])
 def test_unsupported_suffix_is_invalid(stub: Stub, tmp_path: Path, name: str) -> None:
-    error = status_of(lambda: initialize(stub, str(tmp_path / name)))
+    error = status_of(functools.partial(initialize, stub, str(tmp_path / name)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert ".ndjson, .log, .txt" in (error.details() or "")
     assert not (tmp_path / name).exists()
@@ -170,7 +170,7 @@ def test_existing_file_that_is_not_ndjson_is_refused_and_kept(
     path.write_bytes(content.encode("latin-1"))
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: line" in (error.details() or "")
+    assert "is not NDJSON: its" in (error.details() or "")
     assert path.read_bytes() == content.encode("latin-1")
 
 
@@ -193,16 +193,35 @@ def _valid_lines(count: int, name: str = "kept") -> bytes:
     )
 
 
-def test_broken_middle_line_is_refused_naming_it(stub: Stub, tmp_path: Path) -> None:
-    path = tmp_path / "broken-middle.ndjson"
+@pytest.mark.parametrize(
+    ("number", "which"), [(1, "its first line"), (5000, "its last complete line")]
+)
+def test_broken_first_or_last_line_is_refused_naming_it(
+    stub: Stub, tmp_path: Path, number: int, which: str
+) -> None:
+    path = tmp_path / "broken.ndjson"
     lines = _valid_lines(5000).splitlines(keepends=True)
-    lines[2499] = b'{"measurement_name": "torn", "index": \n'  # line 2,500
+    lines[number - 1] = b'{"measurement_name": "torn", "index": \n'
     content = b"".join(lines)
     path.write_bytes(content)
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: line 2500 is not valid JSON" in (error.details() or "")
+    assert f"is not NDJSON: {which} is not valid JSON" in (error.details() or "")
     assert path.read_bytes() == content
+
+
+def test_middle_lines_are_not_read(stub: Stub, tmp_path: Path) -> None:
+    # Opening costs the same whatever the log's size: only its ends are read. A
+    # broken line in the middle (which this server never writes) is kept as it is.
+    path = tmp_path / "broken-middle.ndjson"
+    lines = _valid_lines(5000).splitlines(keepends=True)
+    lines[2499] = b"not json\n"
+    path.write_bytes(b"".join(lines))
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "appended")
+    close(stub, session_name)
+    assert path.read_bytes().splitlines()[2499] == b"not json"
+    assert json.loads(path.read_bytes().splitlines()[-1])["measurement_name"] == "appended"
 
 
 def _append_in_another_process(path: Path, data: bytes) -> None:
@@ -275,10 +294,10 @@ def test_log_corrupted_after_close_is_refused_on_next_open(
         log(stub, session_name, "ours")
         close(stub, session_name)
     assert len(records(path)) == 102
-    corrupt(path, 50)
+    corrupt(path, 1)
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: line 50 " in (error.details() or "")
+    assert "is not NDJSON: its first line " in (error.details() or "")
 
 
 def test_log_grown_by_another_process_opens_and_its_lines_are_checked(
@@ -299,7 +318,7 @@ def test_log_grown_by_another_process_opens_and_its_lines_are_checked(
     _append_in_another_process(path, b'{"theirs": 1}\n"not an object"\n')
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: line 234 is not a JSON object" in (error.details() or "")
+    assert "is not NDJSON: its last complete line is not a JSON object" in (error.details() or "")
 
 
 def test_another_writer_during_a_session_is_checked_on_the_next_open(
@@ -309,11 +328,10 @@ def test_another_writer_during_a_session_is_checked_on_the_next_open(
     session_name = initialize(stub, str(path)).session_name
     log(stub, session_name, "ours")
     _append_in_another_process(path, b"not json\n")
-    log(stub, session_name, "ours")
     close(stub, session_name)
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: line 2 is not valid JSON" in (error.details() or "")
+    assert "is not NDJSON: its last complete line is not valid JSON" in (error.details() or "")
 
 
 @pytest.mark.parametrize("seconds", [-62_135_596_801, 253_402_300_800, -(2**62)])
@@ -396,7 +414,7 @@ def test_file_is_created_with_the_name_as_given(stub: Stub, tmp_path: Path) -> N
 def test_names_windows_refuses_are_invalid_everywhere(
     stub: Stub, tmp_path: Path, name: str, rule: str
 ) -> None:
-    error = status_of(lambda: initialize(stub, str(tmp_path / name)))
+    error = status_of(functools.partial(initialize, stub, str(tmp_path / name)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rule in (error.details() or "")
     assert os.listdir(tmp_path) == []
@@ -404,17 +422,105 @@ def test_names_windows_refuses_are_invalid_everywhere(
     close(stub, initialize(stub, str(tmp_path / "fine.ndjson")).session_name)
 
 
-def test_log_can_be_renamed_while_its_session_is_open(stub: Stub, tmp_path: Path) -> None:
+def names_in(path: Path) -> list[str]:
+    """The measurement names of the records in `path`, in order."""
+    return [record["measurement_name"] for record in records(path)]
+
+
+def test_a_rotated_log_is_followed_to_the_new_file_at_its_path(stub: Stub, tmp_path: Path) -> None:
     # Windows: the server opens logs with delete sharing, so another program may
     # rename or delete one that a session holds.
     path = tmp_path / "held.ndjson"
     session_name = initialize(stub, str(path)).session_name
     log(stub, session_name, "before")
-    moved = tmp_path / "moved.ndjson"
-    os.replace(path, moved)
-    log(stub, session_name, "after")
+    os.replace(path, tmp_path / "held.1.ndjson")  # rotated: renamed, nothing at the path
+    log(stub, session_name, "after rename")
+    path.rename(tmp_path / "held.2.ndjson")
+    path.write_bytes(b'{"started": "by logrotate"}\n')  # rotated, a new file put in place
+    log(stub, session_name, "after replace")
     close(stub, session_name)
-    assert [r["measurement_name"] for r in records(moved)] == ["before", "after"]
+    assert names_in(tmp_path / "held.1.ndjson") == ["before"]
+    assert names_in(tmp_path / "held.2.ndjson") == ["after rename"]
+    first, second = records(path)
+    assert first == {"started": "by logrotate"}
+    assert second["measurement_name"] == "after replace"
+
+
+def test_a_deleted_log_is_created_again_and_attach_finds_its_session(
+    stub: Stub, tmp_path: Path
+) -> None:
+    path = tmp_path / "deleted.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "lost with the file")
+    path.unlink()
+    again = initialize(stub, str(path), ATTACH_TO_EXISTING)
+    assert again.session_name == session_name and not again.new_session
+    log(stub, session_name, "kept")
+    close(stub, session_name)
+    assert names_in(path) == ["kept"]
+
+
+def test_a_log_that_cannot_be_reopened_fails_the_call_and_the_session_stays(
+    stub: Stub, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    path = logs / "station.ndjson"
+    session_name = initialize(stub, str(path)).session_name
+    log(stub, session_name, "first")
+    shutil.rmtree(logs)
+    error = status_of(lambda: log(stub, session_name, "refused"))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "does not exist" in (error.details() or "")
+    logs.mkdir()
+    path.write_bytes(b"a file that is not NDJSON\n")
+    error = status_of(lambda: log(stub, session_name, "refused"))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is not NDJSON" in (error.details() or "")
+    path.unlink()
+    log(stub, session_name, "retried")  # the same session, once the path is usable again
+    close(stub, session_name)
+    assert names_in(path) == ["retried"]
+
+
+def _symlink_or_skip(link: Path, target: str) -> None:
+    if sys.platform == "win32":
+        pytest.skip("creating symbolic links needs a privilege Windows runners may not grant")
+    link.symlink_to(target)
+
+
+def test_the_suffix_rule_applies_to_the_file_a_link_reaches(stub: Stub, tmp_path: Path) -> None:
+    target = tmp_path / "settings.conf"
+    target.write_bytes(b'{"setting": 1}\n')
+    _symlink_or_skip(tmp_path / "x.ndjson", str(target))
+    _symlink_or_skip(tmp_path / "dangling.ndjson", str(tmp_path / "absent.conf"))
+    for link in ("x.ndjson", "dangling.ndjson"):
+        error = status_of(functools.partial(initialize, stub, str(tmp_path / link)))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ".conf" in (error.details() or "") and ".ndjson, .log, .txt" in (
+            error.details() or ""
+        )
+    assert target.read_bytes() == b'{"setting": 1}\n'
+    assert not (tmp_path / "absent.conf").exists()
+
+
+def test_the_server_never_appends_to_its_own_standard_error(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server()  # its stderr is a regular file with the suffix .log
+    stderr_file = next(tmp_path.glob("process-*.log"))
+    links = {"direct.ndjson": str(stderr_file)}
+    if sys.platform == "linux":
+        links["proc.ndjson"] = "/proc/self/fd/2"  # resolved in the server's process
+    for name, target in links.items():
+        _symlink_or_skip(tmp_path / name, target)
+    channel, stub = connect(server.address)
+    with channel:
+        for name in links:
+            error = status_of(functools.partial(initialize, stub, str(tmp_path / name)))
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "standard output or error" in (error.details() or "")
+        close(stub, initialize(stub, str(tmp_path / "fine.ndjson")).session_name)
 
 
 def test_log_held_by_another_program_is_failed_precondition(stub: Stub, tmp_path: Path) -> None:

@@ -1,109 +1,119 @@
-"""The check that an existing log file is NDJSON: every non-blank line a JSON object.
+"""NDJSON log files: the check of an existing log, and a log that follows its path.
 
 Template-owned (the JSON logger preset's): `copier update` rewrites this file.
+
+- `check` accepts an existing file when its first line and its last complete
+  line are JSON objects, reading a bounded number of bytes whatever the file's
+  size: a log kept for a year opens as fast as a new one. Lines in between are
+  not read (the server wrote them one whole record at a time; re-parsing
+  millions of them on every open would cost seconds and prove little).
+- `LogFile` is a log open for appending whose records always go to the file
+  its path names now: rotated, renamed or deleted under an open session, the
+  next record goes to the file at the path (created if gone, checked as on open).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
-import threading
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Iterable
 
-from .errors import InvalidArgumentError
+from .errors import FailedPreconditionError, InvalidArgumentError, ServiceError
+from .files import open_append
 
-_CHUNK = 1 << 20  # bytes read at a time: large files are never read whole
-# json.loads without its per-call set-up, which would take a third of the time.
-_DECODER = json.JSONDecoder()
-
-
-class _Valid(NamedTuple):
-    """The start of a file found valid: `length` bytes of whole lines."""
-
-    length: int
-    lines: int
-    sha256: bytes
+_READ = 64 * 1024  # bytes of the first read at each end; a typical record is under 1 KiB
+# The longest line the check reads: over any record the server writes (gRPC's 4 MiB
+# request, every character escaped to six). A longer line is refused, not read.
+MAX_LINE = 32 * 1024 * 1024
+_DECODER = json.JSONDecoder()  # json.loads without its per-call set-up
+_STANDARD_STREAMS = (1, 2)  # the server's own stdout and stderr
 
 
-class Checker:
-    """The NDJSON check, remembering what it found valid in the last `capacity` files.
+def check(descriptor: int, name: str) -> bool:
+    """Refuse the open file unless it starts and ends as NDJSON; say if its last line is unended.
 
-    Parsing takes a few microseconds a line, and a log is opened again and
-    again as it grows. So the checker remembers, per file, the SHA-256 of the
-    part it found valid; the next check of that file hashes that part again
-    (many times faster than parsing) and, if it is unchanged, parses only the
-    lines after it. A file edited, truncated or replaced since hashes
-    differently and is checked in full.
+    Returns True if the file's last line has no newline.
+
+    Reads through `descriptor` (open for reading) at most the first line and
+    the end of the file: the last complete line and a last line that has no
+    newline (a record torn by a crash), which passes if blank or a JSON object.
+    Blank lines are skipped; an empty file is NDJSON. Errors name the file as
+    `name` and the line that failed.
     """
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._valid: dict[tuple[int, int], _Valid] = {}  # by (device, inode)
-
-    def __len__(self) -> int:
-        """Return how many files the checker remembers."""
-        return len(self._valid)
-
-    def check(self, descriptor: int, name: str) -> bool:
-        """Refuse the open file unless it is NDJSON; return True if its last line has no newline.
-
-        Reads the file through `descriptor`, which must be open for reading.
-        Blank lines are allowed, and an empty file is NDJSON. Errors name the
-        file as `name` and the first bad line by its number.
-        """
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidArgumentError(f"Cannot open {name!r}: it is not a regular file.")
-        file = (info.st_dev, info.st_ino)
-        with self._lock:
-            known = self._valid.get(file)
-        length, number, digest = 0, 0, hashlib.sha256()
-        if known is not None and known.length <= info.st_size:
-            before = hashlib.sha256()
-            for chunk in _chunks(descriptor, 0, known.length):
-                before.update(chunk)
-            if before.digest() == known.sha256:
-                length, number, digest = known.length, known.lines, before
-        rest = b""
-        for chunk in _chunks(descriptor, length, info.st_size):
-            block = rest + chunk
-            end = block.rfind(b"\n") + 1  # whole lines end here; the rest goes on in the next chunk
-            whole, rest = block[:end], block[end:]
-            for line in whole.split(b"\n")[:-1]:
-                number += 1
-                _check_line(name, number, line)
-            digest.update(whole)
-            length += end
-        _check_line(name, number + 1, rest)
-        self._remember(file, _Valid(length, number, digest.digest()))
-        return rest != b""
-
-    def _remember(self, file: tuple[int, int], valid: _Valid) -> None:
-        with self._lock:
-            self._valid.pop(file, None)  # re-inserted last: the least recently checked go first
-            self._valid[file] = valid
-            if len(self._valid) > self._capacity:
-                del self._valid[next(iter(self._valid))]
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidArgumentError(f"Cannot open {name!r}: it is not a regular file.")
+    torn, last = _end_of(descriptor, info.st_size, name)
+    if last is not None:
+        _check_line(name, "its first line", _first_line(descriptor, info.st_size, name))
+        _check_line(name, "its last complete line", last)
+    _check_line(name, "its last line (which has no newline)", torn)
+    return torn != b""
 
 
-# The server's checker. About 330 bytes a file: 4,096 files cost under 1.5 MiB.
-check = Checker(capacity=4096).check
+def _first_line(descriptor: int, size: int, name: str) -> bytes:
+    """Return the file's first non-blank complete line; the file must have one."""
+    pending = bytearray()  # a line begun in an earlier read
+    offset = 0
+    while offset < size:
+        chunk = _read_at(descriptor, offset, min(_READ, size - offset))
+        if not chunk:
+            break
+        offset += len(chunk)
+        start = 0
+        while (newline := chunk.find(b"\n", start)) >= 0:
+            pending += chunk[start:newline]
+            if len(pending) > MAX_LINE:
+                raise _too_long(name, "its first line")
+            if pending.strip():
+                return bytes(pending)
+            pending.clear()
+            start = newline + 1
+        pending += chunk[start:]
+        if len(pending) > MAX_LINE:
+            raise _too_long(name, "its first line")
+    return bytes(pending)  # the file shrank since fstat: check what is there
 
 
-def _chunks(descriptor: int, start: int, end: int) -> Iterator[bytes]:
-    """Yield the file's bytes from `start` to `end` (or to its end if sooner), a chunk at a time."""
-    os.lseek(descriptor, start, os.SEEK_SET)
-    while start < end and (chunk := os.read(descriptor, min(_CHUNK, end - start))):
-        yield chunk
-        start += len(chunk)
+def _end_of(descriptor: int, size: int, name: str) -> tuple[bytes, bytes | None]:
+    """Return the bytes after the last newline and the last non-blank complete line (or None).
+
+    Reads backwards, doubling the amount each time, until the line is whole.
+    """
+    amount = _READ
+    while True:
+        start = max(0, size - amount)
+        window = _read_at(descriptor, start, size - start)
+        whole = window.rfind(b"\n") + 1
+        torn = window[whole:]
+        if len(torn) > MAX_LINE:
+            raise _too_long(name, "its last line")
+        lines = window[:whole].split(b"\n")[:-1]
+        if start > 0:
+            lines = lines[1:]  # the first began before the window
+        for line in reversed(lines):
+            if line.strip():
+                return torn, line
+        if start == 0:
+            return torn, None
+        if amount > 2 * MAX_LINE:
+            raise _too_long(name, "its last complete line")
+        amount *= 2
 
 
-def _check_line(name: str, number: int, line: bytes) -> None:
-    """Refuse line `number` unless it is blank or a JSON object."""
+def _read_at(descriptor: int, offset: int, count: int) -> bytes:
+    """Read up to `count` bytes from `offset` (fewer at the end of the file)."""
+    os.lseek(descriptor, offset, os.SEEK_SET)  # os.pread does not exist on Windows
+    parts = []
+    while count > 0 and (part := os.read(descriptor, count)):
+        parts.append(part)
+        count -= len(part)
+    return b"".join(parts)
+
+
+def _check_line(name: str, which: str, line: bytes) -> None:
+    """Refuse `line` unless it is blank or a JSON object."""
     if not line.strip():
         return
     try:
@@ -117,6 +127,104 @@ def _check_line(name: str, number: int, line: bytes) -> None:
             return
         problem = "is not a JSON object"
     raise InvalidArgumentError(
-        f"{name!r} is not NDJSON: line {number} {problem}. "
-        "Choose a new file or an existing NDJSON log."
+        f"{name!r} is not NDJSON: {which} {problem}. Choose a new file or an existing NDJSON log."
     )
+
+
+def _too_long(name: str, which: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"{name!r} is not NDJSON: {which} is longer than {MAX_LINE >> 20} MiB, more than "
+        "any record this server writes. Choose a new file or an existing NDJSON log."
+    )
+
+
+class LogFile:
+    """An NDJSON log open for appending, following its path.
+
+    Before each record, one `os.stat` of the path tells whether it still names
+    the open file. If it does not (the file was renamed, rotated or deleted),
+    the file now at the path is opened, created if gone and checked as on
+    open, and the record goes there; if that fails, the call fails and the old
+    file stays open for the next try. A rename in the microseconds between the
+    stat and the write still lands that record in the renamed file.
+    """
+
+    def __init__(self, name: str, suffixes: tuple[str, ...]) -> None:
+        """Open (or create) the log `name` as given; the file it leads to must end in `suffixes`."""
+        self.name = name
+        self._suffixes = suffixes
+        self._descriptor, self._identity = self._open(InvalidArgumentError)
+
+    def append(self, line: bytes) -> None:
+        """Write `line` (whole lines) at the end of the file the path names now."""
+        try:
+            now = os.stat(self.name)
+        except FileNotFoundError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != self._identity:
+            descriptor, identity = self._open(FailedPreconditionError)
+            os.close(self._descriptor)
+            self._descriptor, self._identity = descriptor, identity
+        _write(self._descriptor, line)
+
+    def close(self) -> None:
+        """Close the file; every record is already in it."""
+        os.close(self._descriptor)
+
+    def _open(self, missing: type[ServiceError]) -> tuple[int, tuple[int, int]]:
+        """Open the file the path names now and check it; return its descriptor and identity.
+
+        A missing directory raises `missing`: the caller's mistake when a session
+        opens, the station's state when a session's directory has gone since.
+        """
+        reached = os.path.realpath(self.name)
+        if not os.path.isdir(os.path.dirname(reached)):
+            raise missing(
+                f"Cannot open {self.name!r}: the directory {os.path.dirname(reached)!r} does "
+                "not exist. Create it first or choose a file in an existing directory."
+            )
+        if os.path.isdir(reached):
+            raise InvalidArgumentError(f"Cannot open {self.name!r}: it is a directory, not a file.")
+        suffix = os.path.splitext(reached)[1]
+        if suffix.lower() not in self._suffixes:
+            raise InvalidArgumentError(
+                f"Cannot open {self.name!r}: it leads to {reached!r}, whose suffix is "
+                f"{suffix or '(none)'!r}; the file written must have one of "
+                f"{', '.join(self._suffixes)}."
+            )
+        descriptor = open_append(self.name)
+        try:
+            info = os.fstat(descriptor)
+            identity = (info.st_dev, info.st_ino)
+            if identity in _identities(_STANDARD_STREAMS):
+                raise InvalidArgumentError(
+                    f"Cannot open {self.name!r}: it is the server's own standard output or "
+                    "error. Choose a log file."
+                )
+            # The check reads through the same descriptor: the file checked is the file written.
+            if check(descriptor, self.name):
+                _write(descriptor, b"\n")  # end the last line, so our first record starts its own
+        except BaseException:
+            os.close(descriptor)
+            raise
+        return descriptor, identity
+
+
+def _identities(descriptors: Iterable[int]) -> set[tuple[int, int]]:
+    """The (device, inode) of each open descriptor of `descriptors` that is a regular file."""
+    found = set()
+    for descriptor in descriptors:
+        try:
+            info = os.fstat(descriptor)
+        except OSError:  # closed: a service started with no console
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found.add((info.st_dev, info.st_ino))
+    return found
+
+
+def _write(descriptor: int, data: bytes) -> None:
+    """Write all of `data` at the end of the file."""
+    while data:
+        # os.write may write less than asked (a full disk, a signal): write the rest.
+        data = data[os.write(descriptor, data) :]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import ndjson
 from .errors import InvalidArgumentError
-from .files import open_append, path_problem
+from .files import path_problem
 from .resource_base import JsonLoggerResourceBase
 
 ACCEPTED_SUFFIXES = (".ndjson", ".log", ".txt")
@@ -26,11 +26,15 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class JsonLoggerResource(JsonLoggerResourceBase):
-    """An NDJSON log file open for appending, shared by every client of its session."""
+    """An NDJSON log file open for appending, shared by every client of its session.
 
-    def __init__(self, name: str, descriptor: int) -> None:
+    The session follows its path: records go to the file the path names now,
+    even after the log was rotated or deleted (ndjson.LogFile).
+    """
+
+    def __init__(self, name: str, log: ndjson.LogFile) -> None:
         super().__init__(name)
-        self._descriptor = descriptor
+        self._log = log
 
     @staticmethod
     def resource_key(resource_name: str) -> str:
@@ -58,31 +62,14 @@ class JsonLoggerResource(JsonLoggerResourceBase):
         """Open (or create) the log file; an existing non-empty file must already be NDJSON.
 
         Opens the path as the client gave it (the operating system follows
-        links), never a name derived from the key.
+        links), never a name derived from the key; the file it leads to must
+        have an accepted suffix too.
         """
-        given = Path(resource_name)
-        if not given.parent.is_dir():
-            raise InvalidArgumentError(
-                f"Cannot open {resource_name!r}: the directory {str(given.parent)!r} does not "
-                "exist. Create it first or choose a file in an existing directory."
-            )
-        if given.is_dir():
-            raise InvalidArgumentError(
-                f"Cannot open {resource_name!r}: it is a directory, not a file."
-            )
-        descriptor = open_append(resource_name)
-        try:
-            # The check reads through the same descriptor: the file checked is the file written.
-            if ndjson.check(descriptor, resource_name):
-                _write(descriptor, b"\n")  # end the last line, so our first record starts its own
-        except BaseException:
-            os.close(descriptor)
-            raise
-        return cls(resource_key, descriptor)
+        return cls(resource_key, ndjson.LogFile(resource_name, ACCEPTED_SUFFIXES))
 
     def close(self) -> None:
         """Close the file; every record is already in it."""
-        os.close(self._descriptor)
+        self._log.close()
 
     def log_measurement_data(
         self,
@@ -101,13 +88,6 @@ class JsonLoggerResource(JsonLoggerResourceBase):
             "measurement_outputs": dict(measurement_outputs),
         }
         line = json.dumps(record, ensure_ascii=False) + "\n"
-        # One unbuffered write per record: the record reaches the operating system
-        # before the RPC returns, so it survives the server being killed right after.
-        _write(self._descriptor, line.encode("utf-8"))
-
-
-def _write(descriptor: int, data: bytes) -> None:
-    """Write all of `data` at the end of the file."""
-    while data:
-        # os.write may write less than asked (a full disk, a signal): write the rest.
-        data = data[os.write(descriptor, data) :]
+        # One unbuffered write per record, to the file the path names now: the record
+        # is there before the RPC returns, so it survives the server being killed.
+        self._log.append(line.encode("utf-8"))
