@@ -15,6 +15,7 @@ from _bench.scenarios import STEPS, measure_all
 from _bench.servers import (
     KIND_BASELINE,
     KIND_FLOOR,
+    KIND_FLOOR_ORJSON,
     KIND_REFERENCE,
     SERVE_DATABASE_BASELINE,
     SERVE_DATABASE_FLOOR,
@@ -58,6 +59,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             KIND_BASELINE,
             KIND_REFERENCE,
             KIND_FLOOR,
+            KIND_FLOOR_ORJSON,
             SERVE_DATABASE_BASELINE,
             SERVE_DATABASE_FLOOR,
         ],

@@ -43,20 +43,29 @@ from _bench.servers import (
     stop_target,
 )
 from _bench.table import Table
-from _bench.throughput import Load, Targets, as_floor, floor_rows, noise_row, throughput_row
+from _bench.throughput import (
+    FLOOR_TARGET,
+    Load,
+    Targets,
+    as_floor,
+    floor_rows,
+    noise_row,
+    throughput_row,
+)
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 BACKEND_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
-# key suffix, label, clients, one shared session, the least gen/base ratio wanted (SQLite)
+# key suffix, label, clients, one shared session (each SQLite row has a floor row and
+# FLOOR_TARGET; PostgreSQL's have no floor server, so no target)
 LOG_ROWS = (
-    ("1", "1 client", 1, False, None),
-    ("8", "8 clients, own databases", 8, False, 0.8),
-    ("32", "32 clients, own databases", 32, False, None),
-    ("shared_8", "8 clients, one shared session", 8, True, 0.8),
-    ("shared_32", "32 clients, one shared session", 32, True, None),
+    ("1", "1 client", 1, False),
+    ("8", "8 clients, own databases", 8, False),
+    ("32", "32 clients, own databases", 32, False),
+    ("shared_8", "8 clients, one shared session", 8, True),
+    ("shared_32", "32 clients, one shared session", 32, True),
 )
 NOISE_ROW = "8"  # the row that is also measured A/A, baseline against a second baseline
-MOST_CLIENTS = max(clients for _, _, clients, _, _ in LOG_ROWS)
+MOST_CLIENTS = max(clients for _, _, clients, _ in LOG_ROWS)
 TABLE_ROWS, QUERIED_ROWS = 100_000, 100  # QueryResults: the newest 100 of 100,000
 
 
@@ -106,20 +115,19 @@ def _log_rows(
     urls: Callable[[int, str], list[str]],
     plan: Plan,
 ) -> dict[str, Any]:
-    """LogResult rows on one backend; the target applies to SQLite only."""
+    """LogResult rows on one backend (their targets come with the floor rows)."""
     cpu: dict[str, Any] = {}
-    for suffix, label, clients, shared, minimum in LOG_ROWS:
+    for suffix, label, clients, shared in LOG_ROWS:
         key = f"db_{backend}_{suffix}"
         load = Load(functools.partial(urls, clients), shared, 1, DatabaseClient)
-        wanted = minimum if backend == SQLITE else None
         label = f"LogResult, {BACKEND_NAMES[backend]}, {label}"
-        cpu[key] = throughput_row(table, key, label, targets, load, wanted, plan)
+        cpu[key] = throughput_row(table, key, label, targets, load, plan)
     return cpu
 
 
 def _sqlite_noise_row(table: Table, targets: Targets, directory: Path, plan: Plan) -> None:
     """The SQLite row with a target, measured A/A: the baseline against a second baseline."""
-    suffix, label, clients, shared, _ = next(row for row in LOG_ROWS if row[0] == NOISE_ROW)
+    suffix, label, clients, shared = next(row for row in LOG_ROWS if row[0] == NOISE_ROW)
     urls = functools.partial(_sqlite_urls, directory, clients)
     load = Load(urls, shared, 1, DatabaseClient)
     second = start_target(KIND_BASELINE, directory, database=True)
@@ -130,7 +138,7 @@ def _sqlite_noise_row(table: Table, targets: Targets, directory: Path, plan: Pla
 def _sqlite_floor_rows(
     table: Table, baseline: Target, directory: Path, plan: Plan
 ) -> dict[str, Any]:
-    """The SQLite rows with a target, measured again with the floor server as generated.
+    """Every SQLite row measured again with the floor server as generated.
 
     The floor is the baseline plus one committed INSERT per LogResult (see
     `servicers._database_floor`): its ratio is the most any server that commits
@@ -147,17 +155,16 @@ def _sqlite_floor_rows(
                 1,
                 DatabaseClient,
             ),
-            minimum,
+            FLOOR_TARGET,
         )
-        for suffix, label, clients, shared, minimum in LOG_ROWS
-        if minimum is not None
+        for suffix, label, clients, shared in LOG_ROWS
     )
     return floor_rows(table, (baseline, floor), rows, plan)
 
 
 def _skipped_rows(table: Table, note: str) -> None:
     """PostgreSQL's rows without figures, each with `note` saying why."""
-    for suffix, label, _, _, _ in LOG_ROWS:
+    for suffix, label, _, _ in LOG_ROWS:
         key, shown = f"db_{POSTGRESQL}_{suffix}", f"LogResult, PostgreSQL, {label}"
         table.add(key, shown, "records/s", dict.fromkeys(COMPARED)).note = note
     table.add(f"db_{POSTGRESQL}_query", _query_label(POSTGRESQL), "ms", {}).note = note

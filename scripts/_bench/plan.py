@@ -21,7 +21,8 @@ class Plan:
     session_levels: tuple[int, ...]  # open sessions under the scaling rows
     cycles: int  # open/close cycles of the leak rows
     log_records: int  # records in the large log
+    huge_log_records: int  # records in the log of the opening rows' second size
 
 
-FULL = Plan(7, 1.2, 0.3, 20, 25, (10, 1_000, 10_000), 10_000, 20_000)
-QUICK = Plan(1, 0.4, 0.15, 3, 10, (10, 1_000, 10_000), 2_000, 20_000)
+FULL = Plan(7, 1.2, 0.3, 20, 25, (10, 1_000, 10_000), 10_000, 20_000, 2_000_000)
+QUICK = Plan(1, 0.4, 0.15, 3, 10, (10, 1_000, 10_000), 2_000, 20_000, 2_000_000)

@@ -58,7 +58,8 @@ def _format(value: float | None, unit: str) -> str:
 def render_table(table: Table, previous: dict[str, Any] | None) -> str:
     """The table as fixed-width text, with a column against `previous` (a --json document)."""
     old = {row["key"]: row for row in previous["rows"]} if previous else {}
-    header = ["metric", "unit", "generated", "baseline", "gen/base", "rounds", "NI-style"]
+    header = ["metric", "unit", "generated", "baseline", "gen/base", "rounds", "gen/floor"]
+    header += ["NI-style"]
     header += ["target", "met"]
     if previous:
         header.append("gen vs old")
@@ -72,6 +73,7 @@ def render_table(table: Table, previous: dict[str, Any] | None) -> str:
             _format(row.values.get(KIND_BASELINE), row.unit),
             f"{row.ratio:.2f}x" if row.ratio is not None else "",
             f"{row.rounds[0]:.2f}-{row.rounds[1]:.2f}x" if row.rounds is not None else "",
+            f"{row.floor_ratio:.2f}x" if row.floor_ratio is not None else "",
             _format(row.values.get(KIND_REFERENCE), row.unit)
             if KIND_REFERENCE in row.values
             else "",

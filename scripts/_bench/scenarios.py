@@ -7,11 +7,11 @@ Every comparison alternates its subjects in rounds and reports medians (see
 from __future__ import annotations
 
 import functools
-import shutil
+import importlib.util
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,6 +50,7 @@ from _bench.servers import (
     COMPARED,
     KIND_BASELINE,
     KIND_FLOOR,
+    KIND_FLOOR_ORJSON,
     KIND_GENERATED,
     KIND_REFERENCE,
     Target,
@@ -57,30 +58,41 @@ from _bench.servers import (
     stop_target,
 )
 from _bench.table import Table
-from _bench.throughput import Load, Targets, as_floor, floor_rows, noise_row, throughput_row
+from _bench.throughput import (
+    FLOOR_TARGET,
+    Load,
+    Targeted,
+    Targets,
+    as_floor,
+    floor_rows,
+    noise_row,
+    throughput_row,
+)
 
 T = TypeVar("T")
 
-# key, label, clients, one shared session, client processes, the least gen/base ratio wanted
+# key, label, clients, one shared session, client processes
 THROUGHPUT = (
-    ("tput_1", "LogMeasurementData, 1 client", 1, False, 1, None),
-    ("tput_8", "LogMeasurementData, 8 clients, own sessions", 8, False, 1, 0.8),
-    ("tput_32", "LogMeasurementData, 32 clients, own sessions", 32, False, 1, 0.8),
-    ("tput_shared_8", "LogMeasurementData, 8 clients, one shared session", 8, True, 1, 0.6),
-    ("tput_shared_32", "LogMeasurementData, 32 clients, one shared session", 32, True, 1, 0.6),
-    ("tput_8_procs", "  same as 8 clients, from 2 client processes", 8, False, 2, None),
+    ("tput_1", "LogMeasurementData, 1 client", 1, False, 1),
+    ("tput_8", "LogMeasurementData, 8 clients, own sessions", 8, False, 1),
+    ("tput_32", "LogMeasurementData, 32 clients, own sessions", 32, False, 1),
+    ("tput_shared_8", "LogMeasurementData, 8 clients, one shared session", 8, True, 1),
+    ("tput_shared_32", "LogMeasurementData, 32 clients, one shared session", 32, True, 1),
+    ("tput_8_procs", "  same as 8 clients, from 2 client processes", 8, False, 2),
 )
+# The rows the floor server also runs with orjson, as generated with orjson would.
+ORJSON_ROWS = ("tput_8", "tput_32")
 NOISE_ROW = 1  # the row that is also measured A/A, baseline against a second baseline
 
 
 def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -> dict[str, Any]:
     """Throughput rows; returns the servers' CPU use per row as evidence of saturation."""
     cpu: dict[str, Any] = {}
-    for key, label, clients, shared, processes, minimum in THROUGHPUT:
+    for key, label, clients, shared, processes in THROUGHPUT:
         paths = functools.partial(_log_paths, work, clients)
         load = Load(paths, shared, processes, Client)
-        cpu[key] = throughput_row(table, key, label, targets, load, minimum, plan)
-    key, label, clients, shared, processes, _ = THROUGHPUT[NOISE_ROW]
+        cpu[key] = throughput_row(table, key, label, targets, load, plan)
+    key, label, clients, shared, processes = THROUGHPUT[NOISE_ROW]
     load = Load(functools.partial(_log_paths, work, clients), shared, processes, Client)
     second = start_target(KIND_BASELINE, work)
     noise_row(table, f"{key}_aa", label, (targets[KIND_BASELINE], second), load, plan)
@@ -91,23 +103,29 @@ def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -
 def _throughput_floor_rows(
     table: Table, baseline: Target, work: Path, plan: Plan
 ) -> dict[str, Any]:
-    """The rows with a target, measured again with the floor server as generated.
+    """Every row measured again with the floor server as generated, then with orjson's floor.
 
-    The floor is the baseline plus building and writing each record (see
-    `servicers._json_logger_floor`). Returns the servers' CPU.
+    The floor is the baseline plus checking the path and building and writing
+    each record (see `servicers._json_logger_floor`); the orjson rows show how far
+    a faster encoder would lower it. Returns the servers' CPU.
     """
-    floor = start_target(KIND_FLOOR, work)
-    rows = (
-        (
-            key,
-            f"Floor: {label}, record and write as generated",
-            Load(as_floor(functools.partial(_log_paths, work, clients)), shared, processes, Client),
-            minimum,
-        )
-        for key, label, clients, shared, processes, minimum in THROUGHPUT
-        if minimum is not None
+
+    def rows(name: str, keys: tuple[str, ...] | None = None) -> Iterator[Targeted]:
+        for key, label, clients, shared, processes in THROUGHPUT:
+            if keys is None or key in keys:
+                paths = as_floor(functools.partial(_log_paths, work, clients))
+                load = Load(paths, shared, processes, Client)
+                yield key, f"Floor: {label}, {name}", load, FLOOR_TARGET
+
+    cpu = floor_rows(
+        table, (baseline, start_target(KIND_FLOOR, work)), rows("record as generated"), plan
     )
-    return floor_rows(table, (baseline, floor), rows, plan)
+    if importlib.util.find_spec("orjson") is None:
+        return cpu
+    orjson_rows = rows("record built with orjson", ORJSON_ROWS)
+    orjson_floor = start_target(KIND_FLOOR_ORJSON, work)
+    servers = (baseline, orjson_floor)
+    return cpu | floor_rows(table, servers, orjson_rows, plan, "_floor_orjson", judge=False)
 
 
 def _log_paths(work: Path, clients: int, kind: str) -> list[str]:
@@ -115,23 +133,38 @@ def _log_paths(work: Path, clients: int, kind: str) -> list[str]:
     return [str(work / f"tput-{kind}-{i}.ndjson") for i in range(clients)]
 
 
+INIT_CLOSE_TARGET = 1.2  # the p50 of a plug-in's Initialize+Close, at most this x the floor's
+
+
 def measure_init_close(table: Table, targets: Targets, work: Path, plan: Plan) -> None:
-    """Initialize+Close latency with 1 and 8 clients at once, each client on its own file."""
-    for count in (1, 8):
-        samples = _init_close_samples(
-            {kind: targets[kind].address for kind in COMPARED},
-            {kind: work / f"pair-{kind}-{count}.ndjson" for kind in COMPARED},
-            clients=count,
-            rounds=plan.latency_rounds,
-            per_client=max(3, plan.latency_batch // count * 2),
-        )
-        for fraction, name in ((0.5, "p50"), (0.99, "p99")):
-            table.add(
-                f"init_close_{count}_{name}",
-                f"Initialize+Close {name}, {count} client{'s' if count > 1 else ''}",
-                "ms",
-                {k: percentile(v, fraction) for k, v in samples.items()},
+    """Initialize+Close latency with 1 and 8 clients at once, each client on its own file.
+
+    The floor server (which opens and closes the file and does nothing else) is
+    a third subject of the same rounds.
+    """
+    floor = start_target(KIND_FLOOR, work)
+    servers = {**{kind: targets[kind] for kind in COMPARED}, KIND_FLOOR: floor}
+    try:
+        for count in (1, 8):
+            samples = _init_close_samples(
+                {kind: server.address for kind, server in servers.items()},
+                {kind: work / f"pair-{kind}-{count}.ndjson" for kind in servers},
+                clients=count,
+                rounds=plan.latency_rounds,
+                per_client=max(3, plan.latency_batch // count * 2),
             )
+            for fraction, name in ((0.5, "p50"), (0.99, "p99")):
+                row = table.add(
+                    f"init_close_{count}_{name}",
+                    f"Initialize+Close {name}, {count} client{'s' if count > 1 else ''}",
+                    "ms",
+                    {k: percentile(v, fraction) for k, v in samples.items()},
+                )
+                if name == "p50":
+                    row.target = f"<= {INIT_CLOSE_TARGET}x floor"
+                    row.judge(row.floor_ratio, maximum=INIT_CLOSE_TARGET)
+    finally:
+        stop_target(floor)
 
 
 def _init_close_samples(
@@ -269,7 +302,7 @@ def measure_cycles(table: Table, targets: Targets, work: Path, plan: Plan) -> di
 
 
 def measure_large_log(table: Table, targets: Targets, work: Path, plan: Plan) -> None:
-    """Attach on an empty and on a large log, and new sessions on the large log."""
+    """Attach on an empty and on a large log, and new sessions on logs of two sizes."""
     line = record_line()
     sizes = (0, plan.log_records)
     logs = {
@@ -279,8 +312,7 @@ def measure_large_log(table: Table, targets: Targets, work: Path, plan: Plan) ->
         path.write_bytes(line * size)
     clients = {kind: Client(targets[kind].address) for kind in ALL_KINDS}
     _attach_rows(table, clients, logs, plan)
-    large = {kind: logs[kind, plan.log_records] for kind in ALL_KINDS}
-    _opening_rows(table, clients, large, work, plan)
+    _opening_rows(table, clients, work, plan)
     close_all(clients.values())
 
 
@@ -320,35 +352,66 @@ def _attach_rows(
     )
 
 
-def _opening_rows(
-    table: Table, clients: dict[str, Client], large: dict[str, Path], work: Path, plan: Plan
-) -> None:
-    """Open the large log as a new user does, per server kind.
+OPEN_TARGET_MS = 5.0  # a new session on an existing log, p50, whatever the log's size
+OPEN_GROWTH_TARGET = 1.2  # p50 on the largest log / p50 on the smaller one
 
-    The first time a server opens the file (the generated server checks every
-    line then), again once a session has closed it unchanged, and after another
-    process appended a record. Each round uses a fresh copy, so every "first" is
-    a file the server never saw.
+
+def _opening_rows(table: Table, clients: dict[str, Client], work: Path, plan: Plan) -> None:
+    """Open a log as a new user does, on a log of each size, per server kind.
+
+    The first time a session opens it, again once that session has closed it
+    unchanged, and after another process appended a record. Each log is written
+    once and renamed for each round, so every "first" is a path the server never
+    saw (the generated server remembers nothing of a file it closed). The NI-style
+    server parses the whole log on every open: it runs on the smaller log only.
     """
     cases = ("first", "again", "appended")
-    opening: dict[str, dict[str, list[float]]] = {c: {k: [] for k in ALL_KINDS} for c in cases}
-    for round_number, kind in alternating(ALL_KINDS, plan.latency_rounds):
-        client = clients[kind]
-        fresh = work / f"open-{kind}-{round_number}.ndjson"
-        shutil.copyfile(large[kind], fresh)
-        opening["first"][kind].append(timed_open(client, fresh))
-        opening["again"][kind].append(timed_open(client, fresh))
-        with fresh.open("ab") as handle:
-            handle.write(record_line())
-        opening["appended"][kind].append(timed_open(client, fresh))
-        fresh.unlink()
-    records = f"{plan.log_records:,}-record log"
+    sizes = (plan.log_records, plan.huge_log_records)
+    p50: dict[tuple[str, int], dict[str, float]] = {}
+    for size in sizes:
+        kinds = ALL_KINDS if size == sizes[0] else COMPARED
+        samples: dict[str, dict[str, list[float]]] = {c: {k: [] for k in kinds} for c in cases}
+        log = work / f"open-{size}.ndjson"
+        _write_records(log, size)
+        try:
+            for round_number, kind in alternating(kinds, plan.latency_rounds):
+                fresh = log.rename(work / f"open-{size}-{kind}-{round_number}.ndjson")
+                samples["first"][kind].append(timed_open(clients[kind], fresh))
+                samples["again"][kind].append(timed_open(clients[kind], fresh))
+                with fresh.open("ab") as handle:
+                    handle.write(record_line())
+                samples["appended"][kind].append(timed_open(clients[kind], fresh))
+                fresh.rename(log)
+        finally:
+            log.unlink(missing_ok=True)
+        for case in cases:
+            p50[case, size] = medians(samples[case])
+    small, large = sizes
     for case, label in (
-        ("first", f"Open a {records} no session has opened before, p50"),
-        ("again", "  again, after a session closed it unchanged, p50"),
-        ("appended", "  again, after another process appended a record, p50"),
+        ("first", "Open a {:,}-record log no session has opened before, p50"),
+        ("again", "  {:,} records, again after a session closed it unchanged, p50"),
+        ("appended", "  {:,} records, again after another process appended a record, p50"),
     ):
-        table.add(f"open_large_{case}", label, "ms", medians(opening[case]))
+        for size in sizes:
+            row = table.add(f"open_{size}_{case}", label.format(size), "ms", p50[case, size])
+            row.target = f"<= {OPEN_TARGET_MS:g} ms"
+            row.judge(row.values.get(KIND_GENERATED), maximum=OPEN_TARGET_MS)
+        table.add_limited(
+            f"open_growth_{case}",
+            f"  growth {small:,} -> {large:,} records ({case}, p50 ratio)",
+            "x",
+            {k: ratio(p50[case, large][k], p50[case, small][k]) for k in COMPARED},
+            target=f"<= {OPEN_GROWTH_TARGET}",
+            maximum=OPEN_GROWTH_TARGET,
+        )
+
+
+def _write_records(path: Path, count: int) -> None:
+    """Write a log of `count` identical records, a block at a time."""
+    line, block = record_line(), 10_000
+    with path.open("wb") as handle:
+        for start in range(0, count, block):
+            handle.write(line * min(block, count - start))
 
 
 def measure_plugin(table: Table, targets: Targets, work: Path, plan: Plan) -> None:

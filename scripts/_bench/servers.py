@@ -24,6 +24,7 @@ SERVE_DATABASE_BASELINE = "database-baseline"  # --serve's name for the database
 # The baseline plus only the work no server can leave out (a record written, a row
 # committed): see servicers. Measured in the generated column of the floor rows.
 KIND_FLOOR, SERVE_DATABASE_FLOOR = "floor", "database-floor"
+KIND_FLOOR_ORJSON = "floor-orjson"  # the JSON logger's floor with orjson as its encoder
 LISTENING = "listening on "  # what a server prints, then its address, once it serves
 
 

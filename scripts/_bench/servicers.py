@@ -9,6 +9,7 @@ the database render's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -23,6 +24,7 @@ from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules
 from _bench.servers import (
     KIND_BASELINE,
     KIND_FLOOR,
+    KIND_FLOOR_ORJSON,
     LISTENING,
     SERVE_DATABASE_BASELINE,
     SERVE_DATABASE_FLOOR,
@@ -43,7 +45,11 @@ def serve(kind: str) -> int:
         d.pb2_grpc.add_ResultsDatabaseServicer_to_server(servicer, server)
     else:
         m = modules()
-        servicers = {KIND_BASELINE: _baseline_servicer, KIND_FLOOR: _json_logger_floor}
+        servicers: dict[str, Callable[[Modules], Any]] = {
+            KIND_BASELINE: _baseline_servicer,
+            KIND_FLOOR: _json_logger_floor,
+            KIND_FLOOR_ORJSON: functools.partial(_json_logger_floor, encoder="orjson"),
+        }
         servicer = servicers.get(kind, _reference_servicer)(m)
         server = _server(m.grpc, m.server_main)
         m.pb2_grpc.add_JsonLoggerServicer_to_server(servicer, server)
@@ -154,19 +160,21 @@ def _baseline_servicer(m: Modules) -> Any:
     return Baseline()
 
 
-def _json_logger_floor(m: Modules) -> Any:
-    """The baseline plus what no LogMeasurementData can leave out: its record, written.
+def _json_logger_floor(m: Modules, encoder: str = "json") -> Any:
+    """The baseline plus what no server keeping the contract can leave out.
 
-    InitializeFile opens the file for appending, once per path; LogMeasurementData
-    builds the record as the generated resource does (NI's timestamp format, the
-    two maps, one JSON line, through one reused encoder) and writes it with one
-    os.write under the file's lock. No session table, checks or error mapping: a
-    server that writes each record in its own process cannot do less.
+    InitializeFile opens the file for appending (a session per path; attaching
+    returns it) and CloseFile closes it. LogMeasurementData checks that the path
+    still names the open file (one os.stat: the contract says a record goes to
+    the file the path names now), builds the record as the generated resource
+    does (NI's timestamp format, the two maps, one JSON line) and writes it with
+    one os.write under the file's lock. No session registry, checks or error
+    mapping. `encoder` "orjson" builds the line with orjson instead of json.
     """
     pb2 = m.pb2
     opened: dict[str, tuple[int, threading.Lock]] = {}
     opening = threading.Lock()
-    to_json = json.JSONEncoder(ensure_ascii=False).encode
+    to_line = _line_encoder(encoder)
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
     base: Any = type(_baseline_servicer(m))
 
@@ -181,18 +189,37 @@ def _json_logger_floor(m: Modules) -> Any:
 
         def LogMeasurementData(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
             descriptor, lock = opened[request.session_name]
+            os.stat(request.session_name)  # does the path still name this file?
             record = {
                 "timestamp": request.timestamp.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"),
                 "measurement_name": request.measurement_name,
                 "measurement_configurations": dict(request.measurement_configurations),
                 "measurement_outputs": dict(request.measurement_outputs),
             }
-            line = (to_json(record) + "\n").encode("utf-8")
+            line = to_line(record)
             with lock:
                 os.write(descriptor, line)
             return pb2.LogMeasurementDataResponse()
 
+        def CloseFile(self, request: Any, context: Any) -> Any:  # noqa: N802, D102
+            with opening:
+                descriptor, _ = opened.pop(request.session_name)
+            os.close(descriptor)
+            return pb2.CloseFileResponse()
+
     return Floor()
+
+
+def _line_encoder(encoder: str) -> Callable[[dict[str, Any]], bytes]:
+    """A function from a record to its line in UTF-8, through json or orjson."""
+    if encoder == "orjson":
+        import orjson  # type: ignore[import-not-found,unused-ignore]  # the bench environment's
+
+        option = orjson.OPT_APPEND_NEWLINE
+
+        return lambda record: orjson.dumps(record, option=option)
+    to_json = json.JSONEncoder(ensure_ascii=False).encode
+    return lambda record: (to_json(record) + "\n").encode("utf-8")
 
 
 def _reference_servicer(m: Modules) -> Any:

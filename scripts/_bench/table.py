@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from _bench.servers import KIND_BASELINE, KIND_GENERATED
+from _bench.servers import KIND_BASELINE, KIND_FLOOR, KIND_GENERATED
 
 
 @dataclass
@@ -17,6 +17,9 @@ class Row:
     unit: str
     values: dict[str, float | None] = field(default_factory=dict)
     ratio: float | None = None  # generated / baseline
+    # generated / floor: of what a server doing only the work no server can skip
+    # reaches (a floor row's ratio divides this row's), or of its value in this row.
+    floor_ratio: float | None = None
     # A throughput row's lowest and highest ratio of a single round: how far one
     # round can be from the median that `ratio` is.
     rounds: tuple[float, float] | None = None
@@ -51,11 +54,14 @@ class Table:
         *,
         ratio: bool = True,
     ) -> Row:
-        """Add a row; with `ratio`, its ratio is generated / baseline when both are there."""
+        """Add a row; with `ratio`, its ratios are generated / baseline and / floor where known."""
         row = Row(key, label, unit, dict(values))
         generated, baseline = values.get(KIND_GENERATED), values.get(KIND_BASELINE)
         if ratio and generated is not None and baseline:
             row.ratio = generated / baseline
+        floor = values.get(KIND_FLOOR)
+        if ratio and generated is not None and floor:
+            row.floor_ratio = generated / floor
         self.rows.append(row)
         return row
 

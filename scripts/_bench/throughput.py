@@ -38,7 +38,6 @@ def throughput_row(
     label: str,
     targets: Targets,
     load: Load,
-    minimum: float | None,
     plan: Plan,
 ) -> dict[str, float | None]:
     """Add a records/s row, the generated and baseline servers alternating; return their CPU.
@@ -70,9 +69,6 @@ def throughput_row(
     ratios = [generated / baseline for generated, baseline in pairs]
     row.ratio = median(ratios)
     row.rounds = (min(ratios), max(ratios))
-    if minimum is not None:
-        row.target = f">= {minimum}x"
-        row.judge(row.ratio, minimum=minimum)
     return {k: (median(v) if v else None) for k, v in busy.items()}
 
 
@@ -89,39 +85,49 @@ def noise_row(
     try:
         pair = {KIND_GENERATED: second, KIND_BASELINE: first}
         throughput_row(
-            table, key, f"A/A: {label}, a second baseline as generated", pair, load, None, plan
+            table, key, f"A/A: {label}, a second baseline as generated", pair, load, plan
         )
     finally:
         stop_target(second)
 
 
-# A row with a target, as its floor row measures it: key, label, load, least ratio wanted.
+# A row with a target, as its floor row measures it: key, label, load, least gen/floor wanted.
 Targeted = tuple[str, str, Load, float]
+FLOOR_TARGET = 0.9  # every throughput row: the generated server at 90% of its floor at least
 
 
 def floor_rows(
-    table: Table, servers: tuple[Target, Target], rows: Iterable[Targeted], plan: Plan
+    table: Table,
+    servers: tuple[Target, Target],
+    rows: Iterable[Targeted],
+    plan: Plan,
+    suffix: str = "_floor",
+    *,
+    judge: bool = True,
 ) -> dict[str, dict[str, float | None]]:
     """Add a floor row per row in `rows`: its load on (baseline, floor), the floor as generated.
 
     A floor server is the baseline plus only the work no server of the row can
-    leave out (see `servicers`). If a row missed its target and its floor is below
-    the target too, the row says so in its note: tuning the generated server cannot
-    meet that target on this machine. Stops the floor server; returns the CPU per row.
+    leave out (see `servicers`). The row's target is on generated / floor, the
+    ratio of the two rows' ratios to the baseline: each is a median of rounds in
+    which its server alternated with the same baseline, so the baseline cancels.
+    Without `judge`, the rows are measured only (another floor's figures).
+    Stops the floor server; returns the CPU per row.
     """
     baseline, floor = servers
     pair = {KIND_GENERATED: floor, KIND_BASELINE: baseline}
     cpu: dict[str, dict[str, float | None]] = {}
     try:
         for key, label, load, minimum in rows:
-            floor_key = f"{key}_floor"
-            cpu[floor_key] = throughput_row(table, floor_key, label, pair, load, None, plan)
+            floor_key = f"{key}{suffix}"
+            cpu[floor_key] = throughput_row(table, floor_key, label, pair, load, plan)
             row, ratio = table.get(key), table.get(floor_key).ratio
-            if row.met is False and ratio is not None and ratio < minimum:
-                row.note = (
-                    f"the target is above this run's floor ({ratio:.2f}x, {floor_key}): "
-                    "a server doing only the floor's work per record does not meet it here"
-                )
+            if not judge:
+                continue
+            if row.ratio is not None and ratio:
+                row.floor_ratio = row.ratio / ratio
+            row.target = f">= {minimum}x floor"
+            row.judge(row.floor_ratio, minimum=minimum)
     finally:
         stop_target(floor)
     return cpu
