@@ -149,11 +149,15 @@ class LogFile:
     stat and the write still lands that record in the renamed file.
     """
 
-    def __init__(self, name: str, suffixes: tuple[str, ...]) -> None:
-        """Open (or create) the log `name` as given; the file it leads to must end in `suffixes`."""
+    def __init__(self, name: str, suffixes: tuple[str, ...], reached: str | None = None) -> None:
+        """Open (or create) the log `name` as given; the file it leads to must end in `suffixes`.
+
+        `reached`, if given, is where `name` leads (`os.path.realpath`, case-folded
+        or not), which the caller already knows: it is checked, never opened.
+        """
         self.name = name
         self._suffixes = suffixes
-        self._descriptor, self._identity = self._open(InvalidArgumentError)
+        self._descriptor, self._identity = self._open(InvalidArgumentError, reached)
 
     def append(self, line: bytes) -> None:
         """Write `line` (whole lines) at the end of the file the path names now."""
@@ -171,20 +175,16 @@ class LogFile:
         """Close the file; every record is already in it."""
         os.close(self._descriptor)
 
-    def _open(self, missing: type[ServiceError]) -> tuple[int, tuple[int, int]]:
+    def _open(
+        self, missing: type[ServiceError], reached: str | None = None
+    ) -> tuple[int, tuple[int, int]]:
         """Open the file the path names now and check it; return its descriptor and identity.
 
         A missing directory raises `missing`: the caller's mistake when a session
         opens, the station's state when a session's directory has gone since.
         """
-        reached = os.path.realpath(self.name)
-        if not os.path.isdir(os.path.dirname(reached)):
-            raise missing(
-                f"Cannot open {self.name!r}: the directory {os.path.dirname(reached)!r} does "
-                "not exist. Create it first or choose a file in an existing directory."
-            )
-        if os.path.isdir(reached):
-            raise InvalidArgumentError(f"Cannot open {self.name!r}: it is a directory, not a file.")
+        if reached is None:
+            reached = os.path.realpath(self.name)
         suffix = os.path.splitext(reached)[1]
         if suffix.lower() not in self._suffixes:
             raise InvalidArgumentError(
@@ -192,7 +192,19 @@ class LogFile:
                 f"{suffix or '(none)'!r}; the file written must have one of "
                 f"{', '.join(self._suffixes)}."
             )
-        descriptor = open_append(self.name)
+        try:
+            descriptor = open_append(self.name)
+        except OSError as error:  # the checks cost a stat each: made only when the open fails
+            if not os.path.isdir(os.path.dirname(reached)):
+                raise missing(
+                    f"Cannot open {self.name!r}: the directory {os.path.dirname(reached)!r} "
+                    "does not exist. Create it first or choose a file in an existing directory."
+                ) from None
+            if os.path.isdir(reached):
+                raise InvalidArgumentError(
+                    f"Cannot open {self.name!r}: it is a directory, not a file."
+                ) from None
+            raise error
         try:
             info = os.fstat(descriptor)
             identity = (info.st_dev, info.st_ino)

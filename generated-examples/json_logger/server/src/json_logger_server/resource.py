@@ -13,7 +13,6 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from pathlib import Path
 
 from . import ndjson
 from .errors import InvalidArgumentError
@@ -49,13 +48,13 @@ class JsonLoggerResource(JsonLoggerResourceBase):
                 f"Cannot use {resource_name!r}: it {problem}. Choose a name a Windows test "
                 "station accepts too."
             )
-        path = Path(resource_name)
-        if path.suffix.lower() not in ACCEPTED_SUFFIXES:
+        suffix = os.path.splitext(resource_name)[1]
+        if suffix.lower() not in ACCEPTED_SUFFIXES:
             raise InvalidArgumentError(
-                f"{resource_name!r} has the suffix {path.suffix or '(none)'!r}; "
+                f"{resource_name!r} has the suffix {suffix or '(none)'!r}; "
                 f"accepted suffixes: {', '.join(ACCEPTED_SUFFIXES)}."
             )
-        return os.path.normcase(os.path.realpath(path))
+        return os.path.normcase(os.path.realpath(resource_name))
 
     @classmethod
     def open(cls, resource_key: str, resource_name: str) -> JsonLoggerResource:
@@ -65,7 +64,9 @@ class JsonLoggerResource(JsonLoggerResourceBase):
         links), never a name derived from the key; the file it leads to must
         have an accepted suffix too.
         """
-        return cls(resource_key, ndjson.LogFile(resource_name, ACCEPTED_SUFFIXES))
+        # The key is where the path led a moment ago: the checks start from it.
+        log = ndjson.LogFile(resource_name, ACCEPTED_SUFFIXES, reached=resource_key)
+        return cls(resource_key, log)
 
     def close(self) -> None:
         """Close the file; every record is already in it."""
