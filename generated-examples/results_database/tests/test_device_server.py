@@ -301,3 +301,33 @@ def test_other_device_server_interfaces_say_how_to_test_with_nis_server(
     assert f"does not simulate {interface} (NI gRPC Device Server)" in details
     assert "nidcpower_grpc.NiDCPower, nidmm_grpc.NiDmm, niswitch_grpc.NiSwitch" in details
     assert "MEASUREMENT_PLUGIN_GRPC_DEVICE_SERVER_ADDRESS=" in details
+
+
+@pytest.fixture
+def relay_driver(runtime: ServerProcess) -> Iterator[niswitch.Session]:
+    """A relay driver session, as NI's NI-SWITCH relay plug-ins open one (a PXI-2567)."""
+    channel = grpc.insecure_channel(runtime.address)
+    options = niswitch.GrpcSessionOptions(channel, session_name="niRelayDriver-RelayDriver1")
+    with niswitch.Session("RelayDriver1", "2567/Independent", True, grpc_options=options) as s:
+        yield s
+    channel.close()
+
+
+def test_relays_open_and_close_by_name(relay_driver: niswitch.Session) -> None:
+    position = niswitch.RelayPosition
+    assert relay_driver.get_relay_position("K0") == position.OPEN
+    # NI's relay example passes a session's channel list: several relays at once.
+    relay_driver.relay_control("K0, K1", niswitch.RelayAction.CLOSE)
+    relay_driver.wait_for_debounce()
+    closed = [relay_driver.get_relay_position(name) for name in ("K0", "K1", "K2")]
+    assert closed == [position.CLOSED, position.CLOSED, position.OPEN]
+    relay_driver.relay_control("K1", niswitch.RelayAction.OPEN)
+    assert relay_driver.get_relay_position("K1") == position.OPEN
+    assert relay_driver.get_relay_position("K0") == position.CLOSED
+
+
+def test_relay_control_refuses_an_empty_relay_name(relay_driver: niswitch.Session) -> None:
+    with pytest.raises(niswitch.errors.DriverError) as caught:
+        relay_driver.relay_control("", niswitch.RelayAction.CLOSE)
+    assert caught.value.code == INVALID_VALUE
+    assert "Relay name ''" in str(caught.value)

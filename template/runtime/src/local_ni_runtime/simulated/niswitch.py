@@ -1,4 +1,8 @@
-"""NI-SWITCH, simulated: any topology, remembering the explicit connections made on it.
+"""NI-SWITCH, simulated: any topology, remembering its explicit connections and relay positions.
+
+A multiplexer connects and disconnects channel pairs; a relay driver (NI's
+NIRelayDriverModule, e.g. a PXI-2567) opens and closes relays by name, each relay
+open until closed, as NI's simulated relay drivers start.
 
 Errors are IVI's switch class codes (`IviSwtch.h` in ni/grpc-device).
 """
@@ -10,7 +14,7 @@ from dataclasses import dataclass, field
 from niswitch import niswitch_pb2 as switch
 from session_pb2 import Session
 
-from .common import DriverError, SessionRepository, SimulatedSession
+from .common import INVALID_VALUE, DriverError, SessionRepository, SimulatedSession
 
 SERVICE = switch.DESCRIPTOR.services_by_name["NiSwitch"]
 MESSAGES = switch
@@ -22,6 +26,9 @@ NO_SUCH_PATH = -1074126840
 EXPLICIT_CONNECTION_EXISTS = -1074126836
 CANNOT_CONNECT_TO_ITSELF = -1074126827
 PATH_AVAILABLE, PATH_EXISTS = 1, 2
+# NI-SWITCH relay actions and positions (niswitch.enums.RelayAction, RelayPosition).
+OPEN_RELAY, CLOSE_RELAY = 20, 21
+RELAY_OPEN, RELAY_CLOSED = 10, 11
 
 
 @dataclass
@@ -29,6 +36,8 @@ class SwitchSession(SimulatedSession):
     """An NI-SWITCH session: its explicit connections, each an unordered pair of channels."""
 
     connections: set[frozenset[str]] = field(default_factory=set)
+    # Relays closed by RelayControl; every other relay is open.
+    closed_relays: set[str] = field(default_factory=set)
 
 
 class Simulation:
@@ -103,6 +112,31 @@ class Simulation:
         self.sessions.get(request.vi, SwitchSession)
         return switch.IsDebouncedResponse(is_debounced=True)
 
+    def RelayControl(self, request: switch.RelayControlRequest) -> switch.RelayControlResponse:
+        session = self.sessions.get(request.vi, SwitchSession)
+        action = request.relay_action_raw or request.relay_action
+        if action not in (OPEN_RELAY, CLOSE_RELAY):
+            raise DriverError(
+                INVALID_VALUE,
+                f"Invalid value for parameter or property. Relay action {action}: use "
+                f"{OPEN_RELAY} (open) or {CLOSE_RELAY} (close).",
+            )
+        # NI's relay examples pass a session's channel list, e.g. "K0, K1".
+        for relay in _relay_names(request.relay_name):
+            if action == CLOSE_RELAY:
+                session.closed_relays.add(relay)
+            else:
+                session.closed_relays.discard(relay)
+        return switch.RelayControlResponse()
+
+    def GetRelayPosition(
+        self, request: switch.GetRelayPositionRequest
+    ) -> switch.GetRelayPositionResponse:
+        session = self.sessions.get(request.vi, SwitchSession)
+        (relay,) = _relay_names(request.relay_name, single=True)
+        position = RELAY_CLOSED if relay in session.closed_relays else RELAY_OPEN
+        return switch.GetRelayPositionResponse(relay_position_raw=position)
+
     def Close(self, request: switch.CloseRequest) -> switch.CloseResponse:
         self.sessions.close(request.vi)
         return switch.CloseResponse()
@@ -154,3 +188,14 @@ def _disconnect(session: SwitchSession, pair: frozenset[str]) -> None:
             f"No explicit path exists between {' and '.join(sorted(pair))}.",
         )
     session.connections.discard(pair)
+
+
+def _relay_names(text: str, single: bool = False) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or (single and len(names) > 1):
+        raise DriverError(
+            INVALID_VALUE,
+            f"Invalid value for parameter or property. Relay name {text!r}: name "
+            + ("one relay, e.g. K0." if single else "one relay or a list, e.g. K0 or 'K0, K1'."),
+        )
+    return names
