@@ -1,0 +1,82 @@
+"""The local runtime's simulated NI-DAQmx, through NI's nidaqmx package over gRPC.
+
+NI's acceptance test reads one sample of Dev1/ai0 on a channel added with
+nidaqmx's default range (-5 to 5 V) and expects it within -10.5 to 10.5 V; the
+runtime's rule (runtime/README.md, "Simulated instruments") gives every sample:
+a 10 Hz sine spanning the configured range, sampled at the task's rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import grpc
+import nidaqmx
+import nidaqmx.errors
+import pytest
+from nidaqmx.constants import TaskMode
+
+from support import ServerProcess
+
+INVALID_VALUE = -200077  # NI-DAQmx: requested value is not a supported value
+
+
+@pytest.fixture
+def task(runtime: ServerProcess) -> Iterator[nidaqmx.Task]:
+    channel = grpc.insecure_channel(runtime.address)
+    options = nidaqmx.GrpcSessionOptions(channel, session_name="Dev1")
+    with nidaqmx.Task(new_task_name="Dev1", grpc_options=options) as created:
+        yield created
+    channel.close()
+
+
+def sine(minimum: float, maximum: float, rate: float, index: int) -> float:
+    middle, amplitude = (maximum + minimum) / 2, (maximum - minimum) / 2
+    return middle + amplitude * math.sin(2 * math.pi * 10.0 * index / rate)
+
+
+def test_a_default_range_reading_is_within_it(task: nidaqmx.Task) -> None:
+    # NI's acceptance test: one sample of Dev1/ai0, default range (-5 to 5 V).
+    task.ai_channels.add_ai_voltage_chan("Dev1/ai0")
+    task.timing.cfg_samp_clk_timing(rate=1000.0, samps_per_chan=2)
+    task.start()
+    (value,) = task.read(1, 10.0)
+    task.stop()
+    assert -5.0 <= value <= 5.0
+
+
+def test_samples_follow_the_range_and_the_sample_clock(task: nidaqmx.Task) -> None:
+    task.ai_channels.add_ai_voltage_chan("Dev1/ai0", min_val=0.0, max_val=5.0)
+    task.timing.cfg_samp_clk_timing(rate=2000.0, samps_per_chan=200)
+    samples = task.read(200, 10.0)
+    assert samples == pytest.approx([sine(0.0, 5.0, 2000.0, n) for n in range(200)])
+    assert max(samples) == pytest.approx(5.0)  # the peak, 1/40 s in (sample 50)
+    assert min(samples) == pytest.approx(0.0)  # the trough, sample 150
+
+
+def test_a_channel_range_reads_each_channel(task: nidaqmx.Task) -> None:
+    task.ai_channels.add_ai_voltage_chan("Dev1/ai0:1", min_val=-1.0, max_val=1.0)
+    task.timing.cfg_samp_clk_timing(rate=1000.0, samps_per_chan=30)
+    first, second = task.read(30, 10.0)
+    assert first == second == pytest.approx([sine(-1.0, 1.0, 1000.0, n) for n in range(30)])
+    assert task.channel_names == ["Dev1/ai0", "Dev1/ai1"]
+
+
+def test_reading_goes_on_where_the_last_read_stopped(task: nidaqmx.Task) -> None:
+    task.ai_channels.add_ai_voltage_chan("Dev1/ai0")
+    task.timing.cfg_samp_clk_timing(rate=1000.0, samps_per_chan=50)
+    task.start()
+    task.read(25, 10.0)
+    assert task.read(1, 10.0) == [pytest.approx(sine(-5.0, 5.0, 1000.0, 25))]  # the peak
+    task.control(TaskMode.TASK_ABORT)
+
+
+@pytest.mark.parametrize(("low", "high"), [(-20.0, 20.0), (5.0, 1.0)])
+def test_a_range_the_device_cannot_measure_is_refused(
+    task: nidaqmx.Task, low: float, high: float
+) -> None:
+    with pytest.raises(nidaqmx.errors.DaqError) as caught:
+        task.ai_channels.add_ai_voltage_chan("Dev1/ai0", min_val=low, max_val=high)
+    assert caught.value.error_code == INVALID_VALUE
+    assert "-10 to 10 V" in str(caught.value)
