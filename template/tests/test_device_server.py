@@ -282,8 +282,6 @@ def test_rpcs_not_simulated_answer_unimplemented_by_name(
 @pytest.mark.parametrize(
     "interface",
     [
-        "niscope_grpc.NiScope",
-        "nifgen_grpc.NiFgen",
         "nidigitalpattern_grpc.NiDigital",
         "visa_grpc.Visa",
     ],
@@ -299,7 +297,8 @@ def test_other_device_server_interfaces_say_how_to_test_with_nis_server(
     details = caught.value.details() or ""
     assert f"does not simulate {interface} (NI gRPC Device Server)" in details
     simulated = (
-        "nidaqmx_grpc.NiDAQmx, nidcpower_grpc.NiDCPower, nidmm_grpc.NiDmm, niswitch_grpc.NiSwitch"
+        "nidaqmx_grpc.NiDAQmx, nidcpower_grpc.NiDCPower, nidmm_grpc.NiDmm, nifgen_grpc.NiFgen, "
+        "niscope_grpc.NiScope, niswitch_grpc.NiSwitch"
     )
     assert simulated in details
     assert "MEASUREMENT_PLUGIN_GRPC_DEVICE_SERVER_ADDRESS=" in details
