@@ -282,7 +282,7 @@ def test_rpcs_not_simulated_answer_unimplemented_by_name(
 @pytest.mark.parametrize(
     "interface",
     [
-        "nidigitalpattern_grpc.NiDigital",
+        "nirfsg_grpc.NiRFSG",
         "visa_grpc.Visa",
     ],
 )
@@ -297,8 +297,8 @@ def test_other_device_server_interfaces_say_how_to_test_with_nis_server(
     details = caught.value.details() or ""
     assert f"does not simulate {interface} (NI gRPC Device Server)" in details
     simulated = (
-        "nidaqmx_grpc.NiDAQmx, nidcpower_grpc.NiDCPower, nidmm_grpc.NiDmm, nifgen_grpc.NiFgen, "
-        "niscope_grpc.NiScope, niswitch_grpc.NiSwitch"
+        "nidaqmx_grpc.NiDAQmx, nidcpower_grpc.NiDCPower, nidigitalpattern_grpc.NiDigital, "
+        "nidmm_grpc.NiDmm, nifgen_grpc.NiFgen, niscope_grpc.NiScope, niswitch_grpc.NiSwitch"
     )
     assert simulated in details
     assert "MEASUREMENT_PLUGIN_GRPC_DEVICE_SERVER_ADDRESS=" in details

@@ -15,12 +15,20 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from .simulated import nidaqmx, nidcpower, nidmm, nifgen, niscope, niswitch
+from .simulated import nidaqmx, nidcpower, nidigital, nidmm, nifgen, niscope, niswitch
 from .simulated.common import DriverError, SessionRepository, SessionStatus
 
 SERVICE_CLASS = "ni.measurementlink.v1.grpcdeviceserver"
 # Each simulated driver module: its NI gRPC Device Server interface and its RPCs.
-DRIVERS: tuple[ModuleType, ...] = (nidaqmx, nidcpower, nidmm, nifgen, niscope, niswitch)
+DRIVERS: tuple[ModuleType, ...] = (
+    nidaqmx,
+    nidcpower,
+    nidigital,
+    nidmm,
+    nifgen,
+    niscope,
+    niswitch,
+)
 INTERFACES = tuple(f"{driver.SERVICE.file.package}.{driver.SERVICE.name}" for driver in DRIVERS)
 REAL_DEVICE_SERVER = (
     "To test against NI's real NI gRPC Device Server, start it (with the driver installed) "

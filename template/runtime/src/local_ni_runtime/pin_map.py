@@ -95,6 +95,16 @@ class Slot:
     multiplexer: str = ""
     route: str = ""
 
+    def channel_name(self) -> str:
+        """The channel as Session Management names it.
+
+        NI-Digital Pattern names a pin's channel by site and pin ("site0/CS"; a system
+        pin by its name), as NI-Digital addresses pins; the others by instrument channel.
+        """
+        if self.instrument.type_id == INSTRUMENT_TYPE_NI_DIGITAL_PATTERN:
+            return self.pin if self.site == SITE_SYSTEM_PINS else f"site{self.site}/{self.pin}"
+        return self.instrument.qualified(self.channel)
+
 
 @dataclass
 class PinMap:

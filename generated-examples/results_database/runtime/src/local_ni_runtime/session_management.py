@@ -356,7 +356,7 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                 exists = name in self._registered
             channels: list[str] = []
             for slot in members:
-                qualified = slot.instrument.qualified(slot.channel)
+                qualified = slot.channel_name()
                 if qualified not in channels:
                     channels.append(qualified)
             sessions.append(
@@ -370,7 +370,7 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                         pb2.ChannelMapping(
                             pin_or_relay_name=slot.pin,
                             site=slot.site,
-                            channel=slot.instrument.qualified(slot.channel),
+                            channel=slot.channel_name(),
                             multiplexer_resource_name=slot.multiplexer,
                             multiplexer_route=slot.route,
                         )
