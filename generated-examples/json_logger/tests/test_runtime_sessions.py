@@ -456,3 +456,33 @@ def test_a_daqmx_channel_outside_the_channel_list_is_refused(
         register(tmp_path, DAQMX.replace('channel="Dev1/ai0"', 'channel="Dev1/ai1"'))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "instrument 'Dev1' has no channel 'Dev1/ai1'" in str(caught.value.details())
+
+
+def test_digital_pattern_channels_are_named_by_site_and_pin(
+    runtime: ServerProcess, tmp_path: Path
+) -> None:
+    # NI's 2Digital2Group4Pin1Site facts: channel lists read "site0/CS, site0/SCLK, ...".
+    xml = f"""<?xml version="1.0" encoding="utf-8"?>
+<PinMap schemaVersion="1.5" xmlns="{NAMESPACE}">
+  <Instruments>
+    <NIDigitalPatternInstrument name="DigitalPattern1" numberOfChannels="32" group="Digital0" />
+  </Instruments>
+  <Pins><DUTPin name="CS" /><DUTPin name="SCLK" /><SystemPin name="VCC" /></Pins>
+  <Sites><Site siteNumber="0" /><Site siteNumber="1" /></Sites>
+  <Connections>
+    <Connection pin="CS" siteNumber="0" instrument="DigitalPattern1" channel="0" />
+    <Connection pin="SCLK" siteNumber="0" instrument="DigitalPattern1" channel="1" />
+    <Connection pin="CS" siteNumber="1" instrument="DigitalPattern1" channel="2" />
+    <SystemConnection pin="VCC" instrument="DigitalPattern1" channel="3" />
+  </Connections>
+</PinMap>
+"""
+    context = PinMapContext(pin_map_id=register(tmp_path, xml), sites=[0, 1])
+    with SessionManagementClient().reserve_sessions(context) as reservation:
+        (session,) = reservation.session_info
+        assert connected(reservation, ["CS"]) == [
+            ("CS", 0, "DigitalPattern1", "site0/CS"),
+            ("CS", 1, "DigitalPattern1", "site1/CS"),
+        ]
+    assert session.session_name == "niDigitalPattern-DigitalPattern1"
+    assert session.channel_list == "site0/CS, site0/SCLK, site1/CS, VCC"
