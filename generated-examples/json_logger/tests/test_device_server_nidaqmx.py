@@ -1,9 +1,10 @@
 """The local runtime's simulated NI-DAQmx, through NI's nidaqmx package over gRPC.
 
 NI's acceptance test reads one sample of Dev1/ai0 on a channel added with
-nidaqmx's default range (-5 to 5 V) and expects it within -10.5 to 10.5 V; the
-runtime's rule (runtime/README.md, "Simulated instruments") gives every sample:
-a 10 Hz sine spanning the configured range, sampled at the task's rate.
+nidaqmx's default range (-5 to 5 V) and expects it within -10.5 to 10.5 V. NI
+documents its simulated devices' analog input as a full-scale sine, each further
+channel offset 5 degrees; the runtime's rule (runtime/README.md, "Simulated
+instruments") adds the rest: 10 Hz, sampled at the task's rate, no noise.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def task(runtime: ServerProcess) -> Iterator[nidaqmx.Task]:
     channel.close()
 
 
-def sine(minimum: float, maximum: float, rate: float, index: int) -> float:
+def sine(minimum: float, maximum: float, rate: float, index: int, degrees: float = 0.0) -> float:
     middle, amplitude = (maximum + minimum) / 2, (maximum - minimum) / 2
-    return middle + amplitude * math.sin(2 * math.pi * 10.0 * index / rate)
+    return middle + amplitude * math.sin(2 * math.pi * 10.0 * index / rate + math.radians(degrees))
 
 
 def test_a_default_range_reading_is_within_it(task: nidaqmx.Task) -> None:
@@ -59,7 +60,9 @@ def test_a_channel_range_reads_each_channel(task: nidaqmx.Task) -> None:
     task.ai_channels.add_ai_voltage_chan("Dev1/ai0:1", min_val=-1.0, max_val=1.0)
     task.timing.cfg_samp_clk_timing(rate=1000.0, samps_per_chan=30)
     first, second = task.read(30, 10.0)
-    assert first == second == pytest.approx([sine(-1.0, 1.0, 1000.0, n) for n in range(30)])
+    assert first == pytest.approx([sine(-1.0, 1.0, 1000.0, n) for n in range(30)])
+    # NI: "the data for each channel is offset five degrees in time".
+    assert second == pytest.approx([sine(-1.0, 1.0, 1000.0, n, 5.0) for n in range(30)])
     assert task.channel_names == ["Dev1/ai0", "Dev1/ai1"]
 
 

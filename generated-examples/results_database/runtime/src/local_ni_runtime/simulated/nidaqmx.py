@@ -1,10 +1,13 @@
 """NI-DAQmx, simulated: analog input voltage tasks on simulated devices (e.g. a PCIe-6363).
 
-As NI's simulated DAQmx devices do, every analog input channel reads a sine wave
-that spans the channel's configured range (min_val to max_val): here a 10 Hz sine
-sampled at the task's sample clock rate (1 kHz until configured), starting at the
-middle of the range when the task starts. A reading therefore follows from the
-request (range, rate, samples read so far) and never leaves the configured range.
+As NI documents for its simulated devices ("Reading and Writing Data with NI-DAQmx
+Simulated Devices"), every analog input channel reads a full-scale sine: its
+configured range (min_val to max_val) sets the amplitude, and each further channel
+of the task is offset 5 degrees. This runtime's own choices: the sine is 10 Hz,
+sampled at the task's sample clock rate (1 kHz until configured), starts at the
+middle of the range when the task starts, and has none of NI's 3 % noise, so that a
+reading follows from the request alone and never leaves the configured range. As on
+NI's simulated devices, samples are there at once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ CHANNEL_NOT_IN_TASK = -200486
 # The simulated device's largest analog input range (a PCIe-6363: +-10 V).
 LARGEST_RANGE = 10.0
 SINE_HERTZ = 10.0
+CHANNEL_OFFSET_DEGREES = 5.0
 DEFAULT_RATE = 1000.0
 # Attribute ids and values, from NI-DAQmx's constants (nidaqmx.constants).
 TASK_NAME, TASK_CHANNELS, TASK_NUM_CHANS, TASK_COMPLETE = 0x1276, 0x1273, 0x2181, 0x1274
@@ -76,11 +80,12 @@ class DaqTask(SimulatedSession):
         wanted = expand_channels(names) or list(self.channels)
         return [self.channel(name) for name in wanted]
 
-    def sample(self, channel: AiChannel, index: int) -> float:
-        """The index-th sample since start: a 10 Hz sine spanning the channel's range."""
+    def sample(self, position: int, channel: AiChannel, index: int) -> float:
+        """The index-th sample since start of the task's position-th channel."""
         middle = (channel.maximum + channel.minimum) / 2
         amplitude = (channel.maximum - channel.minimum) / 2
-        return middle + amplitude * math.sin(2 * math.pi * SINE_HERTZ * index / self.rate)
+        phase = math.radians(CHANNEL_OFFSET_DEGREES * position)
+        return middle + amplitude * math.sin(2 * math.pi * SINE_HERTZ * index / self.rate + phase)
 
 
 def expand_channels(text: str) -> list[str]:
@@ -211,7 +216,10 @@ class Simulation:
                 count = max(int(task.rate / 10), 1)  # 100 ms of samples
         count = min(count, request.array_size_in_samps // len(channels))
         start = task.samples_read
-        rows = [[task.sample(c, start + n) for n in range(count)] for c in channels]
+        rows = [
+            [task.sample(position, c, start + n) for n in range(count)]
+            for position, c in enumerate(channels)
+        ]
         task.samples_read += count
         values = (
             [row[n] for n in range(count) for row in rows]
