@@ -83,3 +83,30 @@ def test_a_range_the_device_cannot_measure_is_refused(
         task.ai_channels.add_ai_voltage_chan("Dev1/ai0", min_val=low, max_val=high)
     assert caught.value.error_code == INVALID_VALUE
     assert "-10 to 10 V" in str(caught.value)
+
+
+def test_a_task_set_up_once_is_attached_to_and_read_as_nis_examples_do(
+    runtime: ServerProcess,
+) -> None:
+    # NI's nidaqmx_analog_input example: TestStand setup creates the task and its
+    # channels and leaves it; the measurement attaches and reads without adding channels.
+    channel = grpc.insecure_channel(runtime.address)
+    behavior = nidaqmx.SessionInitializationBehavior
+    setup = nidaqmx.GrpcSessionOptions(
+        channel, "Dev2", initialization_behavior=behavior.INITIALIZE_SERVER_SESSION
+    )
+    created = nidaqmx.Task(new_task_name="Dev2", grpc_options=setup)
+    created.ai_channels.add_ai_voltage_chan("Dev2/ai0", min_val=-2.0, max_val=2.0)
+    attach = nidaqmx.GrpcSessionOptions(
+        channel, "Dev2", initialization_behavior=behavior.ATTACH_TO_SERVER_SESSION
+    )
+    with nidaqmx.Task(new_task_name="Dev2", grpc_options=attach) as attached:
+        attached.timing.cfg_samp_clk_timing(rate=1000.0, samps_per_chan=26)
+        samples = attached.read(26, 10.0)  # a finite read starts the task itself
+        attached.control(TaskMode.TASK_ABORT)
+    assert samples[25] == pytest.approx(2.0)  # the peak of the channel set up before
+    created.close()  # clears the task for every client, as NI's cleanup does
+    with pytest.raises(nidaqmx.errors.RpcError) as gone:
+        nidaqmx.Task(new_task_name="Dev2", grpc_options=attach)
+    assert "Cannot attach to 'Dev2'" in str(gone.value)
+    channel.close()

@@ -80,3 +80,24 @@ def test_a_sample_rate_beyond_the_digitizer_is_refused(scope: niscope.Session) -
         scope.configure_horizontal_timing(5e9, 10, 50.0, 1, True)
     assert caught.value.code == INVALID_VALUE
     assert "min_sample_rate 5e+09" in str(caught.value)
+
+
+def test_nis_example_flow_disables_all_then_acquires_its_channels(scope: niscope.Session) -> None:
+    # NI's niscope_acquire_waveform example: all channels off, the measured ones on,
+    # an edge trigger on another pin's channel, auto trigger, poll until complete, fetch.
+    scope.channels[""].channel_enabled = False
+    scope.channels["0,1"].configure_vertical(2.0, niscope.VerticalCoupling.DC, enabled=True)
+    scope.channels["0,1"].configure_chan_characteristics(1e6, max_input_frequency=0.0)
+    scope.configure_horizontal_timing(
+        10e6, 10, ref_position=50.0, num_records=1, enforce_realtime=True
+    )
+    scope.configure_trigger_edge(
+        "3", 0.25, niscope.TriggerCoupling.DC, niscope.TriggerSlope.POSITIVE
+    )
+    scope.trigger_modifier = niscope.TriggerModifier.AUTO
+    with scope.initiate():
+        assert scope.acquisition_status() == niscope.AcquisitionStatus.COMPLETE
+        waveforms = scope.channels["0,1"].fetch()
+    assert [len(w.samples) for w in waveforms] == [10, 10]
+    assert waveforms[0].samples[5] == pytest.approx(0.25)  # 0.5 V sine through the level
+    assert not scope.channels["2"].channel_enabled
