@@ -21,7 +21,11 @@ from ni.measurementlink.sessionmanagement.v1.client._drivers._grpcdevice import 
     get_insecure_grpc_device_server_channel,
 )
 from ni_grpc_extensions.channelpool import GrpcChannelPool
+from nidaqmx._stubs import nidaqmx_pb2, nidaqmx_pb2_grpc
 from nidcpower import nidcpower_pb2, nidcpower_pb2_grpc
+from nidigital import nidigitalpattern_pb2, nidigitalpattern_pb2_grpc
+from nifgen import nifgen_pb2, nifgen_pb2_grpc
+from niscope import niscope_pb2, niscope_pb2_grpc
 from niswitch import niswitch_pb2, niswitch_pb2_grpc
 from session_pb2 import Session
 
@@ -257,21 +261,44 @@ def test_session_names_follow_nis_initialize_and_attach_rules(runtime: ServerPro
     channel.close()
 
 
+ANY = Session(name="any")
+
+
 @pytest.mark.parametrize(
-    ("rpc", "request_type", "stub_type"),
+    ("rpc", "message", "stub_type"),
     [
-        ("SelfTest", nidcpower_pb2.SelfTestRequest, nidcpower_pb2_grpc.NiDCPowerStub),
-        ("InitiateScan", niswitch_pb2.InitiateScanRequest, niswitch_pb2_grpc.NiSwitchStub),
+        ("SelfTest", nidcpower_pb2.SelfTestRequest(vi=ANY), nidcpower_pb2_grpc.NiDCPowerStub),
+        ("InitiateScan", niswitch_pb2.InitiateScanRequest(vi=ANY), niswitch_pb2_grpc.NiSwitchStub),
+        (
+            "CreateAOVoltageChan",
+            nidaqmx_pb2.CreateAOVoltageChanRequest(task=ANY),
+            nidaqmx_pb2_grpc.NiDAQmxStub,
+        ),
+        (
+            "FetchArrayMeasurement",
+            niscope_pb2.FetchArrayMeasurementRequest(vi=ANY),
+            niscope_pb2_grpc.NiScopeStub,
+        ),
+        (
+            "ConfigureArbWaveform",
+            nifgen_pb2.ConfigureArbWaveformRequest(vi=ANY),
+            nifgen_pb2_grpc.NiFgenStub,
+        ),
+        (
+            "ReadStatic",
+            nidigitalpattern_pb2.ReadStaticRequest(vi=ANY),
+            nidigitalpattern_pb2_grpc.NiDigitalStub,
+        ),
     ],
 )
 def test_rpcs_not_simulated_answer_unimplemented_by_name(
-    runtime: ServerProcess, rpc: str, request_type: Any, stub_type: Any
+    runtime: ServerProcess, rpc: str, message: Any, stub_type: Any
 ) -> None:
     with (
         grpc.insecure_channel(runtime.address) as channel,
         pytest.raises(grpc.RpcError) as caught,
     ):
-        getattr(stub_type(channel), rpc)(request_type(vi=Session(name="any")))
+        getattr(stub_type(channel), rpc)(message)
     assert isinstance(caught.value, grpc.Call)
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
     details = caught.value.details() or ""
