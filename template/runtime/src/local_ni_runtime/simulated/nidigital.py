@@ -5,8 +5,8 @@ specifications, levels and timing files (each sheet named by its file's stem) an
 pattern files (.digipat, whose pattern names are the burst's start labels). A
 burst runs on the requested sites where the session's instruments have pins in
 the pin map, and needs the levels and timing applied there. Each of those sites
-passes, as every comparison of NI's simulated 6570 matches; get_site_pass_fail
-then answers for the sites that burst, in site order. Anything not loaded or
+passes (NI's acceptance test expects its SPI burst to pass on a simulated 6570);
+get_site_pass_fail then answers for the sites that burst, in site order. Anything not loaded or
 applied is refused, naming what is missing.
 """
 

@@ -2,7 +2,7 @@
 
 A multiplexer connects and disconnects channel pairs; a relay driver (NI's
 NIRelayDriverModule, e.g. a PXI-2567) opens and closes relays by name, each relay
-open until closed, as NI's simulated relay drivers start.
+open until closed (this runtime's starting state).
 
 Errors are IVI's switch class codes (`IviSwtch.h` in ni/grpc-device).
 """
