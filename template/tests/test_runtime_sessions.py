@@ -10,6 +10,8 @@ from typing import Any
 import grpc
 import niswitch
 import pytest
+from ni.measurementlink.pinmap.v1 import pin_map_service_pb2 as pin_map_pb2
+from ni.measurementlink.pinmap.v1 import pin_map_service_pb2_grpc as pin_map_grpc
 from ni.measurementlink.pinmap.v1.client import PinMapClient
 from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2 as pb2
 from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2_grpc as pb2_grpc
@@ -486,3 +488,36 @@ def test_digital_pattern_channels_are_named_by_site_and_pin(
         ]
     assert session.session_name == "niDigitalPattern-DigitalPattern1"
     assert session.channel_list == "site0/CS, site0/SCLK, site1/CS, VCC"
+
+
+def test_the_pin_map_service_lists_pins_relays_and_their_groups(
+    runtime: ServerProcess, relays: str
+) -> None:
+    with grpc.insecure_channel(runtime.address) as channel:
+        stub = pin_map_grpc.PinMapServiceStub(channel)
+        pins = stub.QueryPins(pin_map_pb2.QueryPinsRequest(pin_map_id=relays))
+        by_type = stub.QueryPins(
+            pin_map_pb2.QueryPinsRequest(
+                pin_map_id=relays, instrument_type_id=INSTRUMENT_TYPE_NI_RELAY_DRIVER
+            )
+        )
+        found = stub.QueryRelays(pin_map_pb2.QueryRelaysRequest(pin_map_id=relays))
+        with pytest.raises(grpc.RpcError) as unknown:
+            stub.QueryRelays(pin_map_pb2.QueryRelaysRequest(pin_map_id="no such pin map"))
+    assert [(p.display_name, p.is_system_pin) for p in pins.pins] == [("A", False)]
+    assert [(g.display_name, list(g.resolved_pins)) for g in pins.pin_groups] == [
+        ("Everything", ["A"])
+    ]
+    assert list(by_type.pins) == []  # no pin is wired to a relay driver
+    assert [(r.display_name, r.is_system_relay) for r in found.relays] == [
+        ("RelayUsingSameDriver", False),
+        ("RelayUsingDifferentDrivers", False),
+        ("SystemRelay", True),
+    ]
+    nested = {g.display_name: list(g.resolved_relays) for g in found.relay_groups}
+    assert nested == {
+        "RelayGroup1": ["RelayUsingSameDriver", "SystemRelay"],
+        "RelayGroup2": ["RelayUsingSameDriver", "SystemRelay", "RelayUsingDifferentDrivers"],
+    }
+    assert isinstance(unknown.value, grpc.Call)
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND

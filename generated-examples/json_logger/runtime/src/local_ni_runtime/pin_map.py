@@ -121,6 +121,11 @@ class PinMap:
     multiplexers: dict[str, str] = field(default_factory=dict)
     site_relays: list[str] = field(default_factory=list)
     system_relays: list[str] = field(default_factory=list)
+    relay_groups: list[str] = field(default_factory=list)  # which of pin_groups hold relays
+
+    def resolved(self, group: str) -> list[str]:
+        """Return the pins or relays a group holds, nested groups expanded."""
+        return self._resolve(group, ())
 
     def everything(self) -> list[str]:
         """Return every pin and relay: what a reservation naming none reserves."""
@@ -229,10 +234,12 @@ def parse(xml: str) -> PinMap:
         ]
         for group in _children(root, "PinGroups")
     }
+    relay_groups: list[str] = []
     for group in _children(root, "RelayGroups"):
         name = _attribute(group, "name")
         if name in pin_groups:
             raise PinMapError(_where(group, f"group {name!r} is defined twice"))
+        relay_groups.append(name)
         pin_groups[name] = [
             _attribute(reference, "relay")
             for reference in group
@@ -249,6 +256,7 @@ def parse(xml: str) -> PinMap:
         multiplexers,
         site_relays,
         system_relays,
+        relay_groups,
     )
     for element in _children(root, "Connections"):
         for connection in _connections(element, pin_map):
