@@ -310,15 +310,8 @@ def _instrument(element: ElementTree.Element, known: dict[str, Instrument]) -> I
         return Instrument(name, INSTRUMENT_TYPE_NI_DCPOWER, channels, keys, fully_qualified=True)
     if kind == "NIDAQmxTask":
         # Channels are named as NI-DAQmx physical channels, e.g. channelList="Dev1/ai0:3, Dev2/ai0".
-        text = element.get("channelList")
-        if text is None:
-            count = (
-                int(_attribute(element, "numberOfChannels", r"\d+"))
-                if element.get("numberOfChannels")
-                else 1
-            )
-            return Instrument(name, INSTRUMENT_TYPE_NI_DAQMX, tuple(str(n) for n in range(count)))
-        return Instrument(name, INSTRUMENT_TYPE_NI_DAQMX, _physical_channels(element, text))
+        channels = _physical_channels(element, _attribute(element, "channelList"))
+        return Instrument(name, INSTRUMENT_TYPE_NI_DAQMX, channels)
     if kind == "NIRelayDriverModule":
         # Control lines are K0, K1, ... as NI's pin maps name them.
         count = int(_attribute(element, "numberOfControlLines", r"\d+"))
