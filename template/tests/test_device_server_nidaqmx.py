@@ -16,7 +16,7 @@ import grpc
 import nidaqmx
 import nidaqmx.errors
 import pytest
-from nidaqmx.constants import TaskMode
+from nidaqmx.constants import AcquisitionType, TaskMode
 
 from support import ServerProcess
 
@@ -110,3 +110,20 @@ def test_a_task_set_up_once_is_attached_to_and_read_as_nis_examples_do(
         nidaqmx.Task(new_task_name="Dev2", grpc_options=attach)
     assert "Cannot attach to 'Dev2'" in str(gone.value)
     channel.close()
+
+
+def test_a_finite_task_is_done_at_once_and_a_continuous_one_when_stopped(
+    task: nidaqmx.Task,
+) -> None:
+    # NI: "Finite tasks for NI-DAQmx simulated devices are done immediately";
+    # "Continuous tasks are done when you call the Stop function".
+    task.ai_channels.add_ai_voltage_chan("Dev1/ai0")
+    task.timing.cfg_samp_clk_timing(rate=1000.0, samps_per_chan=1000)
+    task.start()
+    assert task.is_task_done()
+    task.stop()
+    task.timing.cfg_samp_clk_timing(rate=1000.0, sample_mode=AcquisitionType.CONTINUOUS)
+    task.start()
+    assert not task.is_task_done()
+    task.stop()
+    assert task.is_task_done()

@@ -191,9 +191,8 @@ class Simulation:
 
     def IsTaskDone(self, request: daqmx.IsTaskDoneRequest) -> daqmx.IsTaskDoneResponse:
         task = self._task(request.task)
-        done = not task.running or (
-            task.sample_mode == FINITE and task.samples_read >= task.samples_per_channel
-        )
+        # NI: "Finite tasks for NI-DAQmx simulated devices are done immediately".
+        done = not task.running or task.sample_mode == FINITE
         return daqmx.IsTaskDoneResponse(is_task_done=done)
 
     def WaitUntilTaskDone(
