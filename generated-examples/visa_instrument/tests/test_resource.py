@@ -6,6 +6,9 @@ simulated by pyvisa-sim (tests/conftest.py makes it the servers' default backend
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,11 +18,12 @@ import pytest
 from pyvisa import constants, errors
 
 from visa_instrument_client import VisaInstrumentClient
+from visa_instrument_client.stubs import visa_instrument_pb2 as pb2
 from visa_instrument_client.stubs import visa_instrument_pb2_grpc as pb2_grpc
 from visa_instrument_server.errors import ServiceError
 from visa_instrument_server.resource import VisaInstrumentResource, _refusal
 
-from support import PROJECT, ServerProcess, initialize, status_of
+from support import PROJECT, ServerProcess, close, initialize, status_of
 
 Stub = pb2_grpc.VisaInstrumentStub
 Opener = Callable[..., VisaInstrumentClient]
@@ -285,6 +289,77 @@ def test_a_lost_instrument_fails_cleanly_and_opens_again_once_back(
     back = open_dmm()
     assert back.identify()[1] == IDENTITY[1]
     back.close()
+
+
+class LanInstrument:
+    """An instrument on a TCP socket that answers *IDN?: a cable to pull and plug back in.
+
+    pyvisa-py (backend @py) reaches it as TCPIP0::127.0.0.1::PORT::SOCKET.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        connections: list[socket.socket] = []
+
+        class Answer(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                connections.append(self.connection)
+                for line in self.rfile:
+                    if line.strip() == b"*IDN?":
+                        self.wfile.write(b"Bench Instruments,LAN-1,SOCK0001,1.0\n")
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self._connections = connections
+        self._server = Server(("127.0.0.1", port), Answer)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def resource(self) -> str:
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def pull(self) -> None:
+        """Stop listening and drop every connection, as a pulled cable does."""
+        self._server.shutdown()
+        self._server.server_close()
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+
+def test_a_pulled_lan_cable_fails_calls_and_a_new_session_opens_once_it_is_back(
+    stub: Stub,
+) -> None:
+    instrument = LanInstrument()
+
+    def open_session(resource: str) -> str:
+        return initialize(stub, resource, backend="@py", timeout_milliseconds=200).session_name
+
+    name = open_session(instrument.resource)
+    query = pb2.QueryRequest(session_name=name, command="*IDN?")
+    assert stub.Query(query).response.startswith("Bench Instruments,LAN-1")
+    instrument.pull()
+    codes = []
+    for _ in range(3):  # the read after the pull may time out first; then the write fails
+        error = status_of(lambda: stub.Query(query))
+        codes.append(error.code())
+        assert instrument.resource in (error.details() or "")
+        if error.code() == grpc.StatusCode.UNAVAILABLE:
+            break
+    assert codes[-1] == grpc.StatusCode.UNAVAILABLE, codes
+    assert set(codes) <= {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE}
+    close(stub, name)  # closing a session whose instrument is gone succeeds
+    gone = status_of(lambda: open_session(instrument.resource))
+    assert gone.code() == grpc.StatusCode.UNAVAILABLE
+    back = LanInstrument(instrument.port)
+    reopened = open_session(back.resource)
+    again = pb2.QueryRequest(session_name=reopened, command="*IDN?")
+    assert stub.Query(again).response.startswith("Bench Instruments,LAN-1")
+    close(stub, reopened)
+    back.pull()
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,11 @@ class VisaInstrumentResource(VisaInstrumentResourceBase):
             raise _refusal(where, "open", error, opening=True) from None
         except ValueError as error:  # pyvisa-py without the bus's own driver (linux-gpib)
             raise FailedPreconditionError(f"Cannot open {where}: {error}") from None
+        except OSError as error:  # pyvisa-py's sockets and serial ports
+            raise UnavailableError(
+                f"Cannot open {where}: {error}. Check that the instrument is on, connected "
+                "and at that address."
+            ) from None
         if not isinstance(opened, MessageBasedResource):
             opened.close()
             raise InvalidArgumentError(
