@@ -7,9 +7,10 @@ Initialize, one per custom RPC while holding the session (so calls on
 one session never overlap: a command and its answer are one exchange that no other
 client's command can come between), and `close` once, when the session closes.
 
-A session keeps the instrument open (with an exclusive VISA lock, so no other
-program on the station talks to it meanwhile) through pyvisa, on the backend the
-session was opened with: NI-VISA or another IVI VISA, pyvisa-py, or pyvisa-sim.
+A session keeps the instrument open through pyvisa, on the backend the session
+was opened with: NI-VISA or another IVI VISA (which holds an exclusive VISA lock
+for the session, so no other program on the station talks to the instrument
+meanwhile), pyvisa-py, or pyvisa-sim (which hold no lock other programs see).
 The instrument keeps its own state (function, range, trigger) between plug-ins;
 the session is only the one way to it.
 """
