@@ -140,6 +140,21 @@ def test_spellings_of_one_resource_string_share_a_session(open_client: Opener) -
     assert second.session_name == first.session_name
 
 
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("GPIB::22", "GPIB0::22::INSTR"),
+        ("gpib0::22::instr", "GPIB0::22::INSTR"),
+        ("TCPIP::10.0.0.5::hislip0", "TCPIP0::10.0.0.5::hislip0::INSTR"),
+        ("TCPIP0::10.0.0.5::5025::socket", "TCPIP0::10.0.0.5::5025::SOCKET"),
+        ("ASRL/dev/ttyUSB0::INSTR", "ASRL/dev/ttyUSB0::INSTR"),  # pyvisa-py's serial ports
+        (" BenchDMM ", "BenchDMM"),  # an NI MAX alias
+    ],
+)
+def test_resource_strings_are_keyed_in_visas_canonical_form(name: str, key: str) -> None:
+    assert VisaInstrumentResource.resource_key(name) == key
+
+
 def test_the_instrument_keeps_its_state_after_its_session_closes(
     open_client: Opener, new_resource: Callable[[], str]
 ) -> None:
