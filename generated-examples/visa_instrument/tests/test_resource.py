@@ -197,6 +197,8 @@ def test_a_query_without_an_answer_exceeds_the_deadline_and_the_session_goes_on(
     code, details = code_and_details(lambda: dmm.query(command="MEAS:NOTHING?"))
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED
     assert dmm.resource_name in details and "timeout_milliseconds" in details
+    code, _ = code_and_details(dmm.read)  # nothing asked: nothing to read
+    assert code == grpc.StatusCode.DEADLINE_EXCEEDED
     assert dmm.identify().model == IDENTITY[1]
 
 
