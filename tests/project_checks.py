@@ -111,6 +111,10 @@ SCENARIOS: dict[str, Scenario] = {
         rendered({"preset": "database"}),
         expected_skips=("this user writes to read-only files (root)",),
     ),
+    # The simulated bench DMM (pyvisa-sim) behind real pyvisa. The environment tests (wheels,
+    # deployed folders) are the database scenario's: they install a preset's own
+    # dependencies the same way.
+    "visa_instrument": Scenario(rendered({"preset": "visa_instrument"}), check_args=ANSWER_TESTS),
     # Rendered, both RPCs written, then Ping added and SetLimits removed by update.
     "bench_power_lock_grown": Scenario(
         update_scenario.prepare_grown,

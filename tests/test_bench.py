@@ -54,6 +54,8 @@ ROWS = {
     ),
     "db_sqlite_8_aa",
     *(f"db_sqlite_{row}_floor" for row in ("1", "8", "32", "shared_8", "shared_32")),
+    "visa_query_p50",
+    "visa_query_p99",
 }
 # Rows read from /proc: numbers on Linux only.
 PROC_ROWS = {"rss_per_1000", "fds_after_close", "cycles_fd_growth", "cycles_rss_growth"}
@@ -123,6 +125,9 @@ def test_quick_bench_writes_every_row_with_numbers(tmp_path: Path) -> None:
         row = rows[key]
         assert row["floor_ratio"] == row["values"]["generated"] / row["values"]["floor"], row
         assert row["met"] is (row["floor_ratio"] <= 1.2), row
+    for key in ("visa_query_p50", "visa_query_p99"):  # pyvisa-sim with no session layer
+        row = rows[key]
+        assert row["floor_ratio"] == row["values"]["generated"] / row["values"]["floor"], row
     for size in OPEN_SIZES:
         for case in OPEN_CASES:
             row = rows[f"open_{size}_{case}"]

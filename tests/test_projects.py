@@ -21,6 +21,7 @@ RENDERED = [
     "defaults",
     "register_map",
     "database",
+    "visa_instrument",
     "edge_cases",
     "defaults_with_pip_on_python_3_10",
 ]

@@ -221,6 +221,54 @@ def test_register_map_wire_contract(copie: Copie) -> None:
     assert not list(project.rglob("*ndjson.py"))
 
 
+def test_visa_instrument_wire_contract_and_dependencies(copie: Copie) -> None:
+    project = render(copie, {"preset": "visa_instrument"})
+    package = project / "client/src/visa_instrument_client/stubs"
+    methods = describe_stub(package / "visa_instrument_pb2.py")["services"]["VisaInstrument"]
+    assert {name: (m["request"][1:], m["response"]) for name, m in methods.items()} == {
+        "Initialize": (
+            [
+                "2:visa_instrument.SessionInitializationBehavior initialization_behavior",
+                "3:string backend",
+                "4:uint32 timeout_milliseconds",
+                "5:string read_termination",
+                "6:string write_termination",
+            ],
+            ["1:string session_name", "2:bool new_session"],
+        ),
+        "Write": (["2:string command"], []),
+        "Query": (["2:string command"], ["1:string response"]),
+        "Read": ([], ["1:string response"]),
+        "ReadBinaryValues": (
+            ["2:string command", "3:string datatype", "4:bool big_endian"],
+            ["1:repeated double values"],
+        ),
+        "Clear": ([], []),
+        "Reset": ([], []),
+        "Identify": (
+            [],
+            [
+                "1:string manufacturer",
+                "2:string model",
+                "3:string serial_number",
+                "4:string firmware_version",
+            ],
+        ),
+        "Close": ([], []),
+    }
+    # pyvisa and its backends are this preset's server dependencies, and in its own lock.
+    server = (project / "server/pyproject.toml").read_text("utf-8")
+    lock = (project / "requirements-dev.lock").read_text("utf-8")
+    for package_name in ("pyvisa", "pyvisa-py", "pyvisa-sim"):
+        assert f'"{package_name}>=' in server, package_name
+        assert f"\n{package_name}==" in lock, package_name
+    assert "resources:" in (project / "examples/bench_dmm.yaml").read_text("utf-8")
+    other = render(copie, {"preset": "json_logger"})
+    assert "pyvisa" not in (other / "server/pyproject.toml").read_text("utf-8")
+    assert "\npyvisa==" not in (other / "requirements-dev.lock").read_text("utf-8")
+    assert not (other / "examples/bench_dmm.yaml").exists()
+
+
 def render_in_subprocess(dest: Path, hash_seed: str) -> Path:
     """Render BENCH_POWER_LOCK with Copier's CLI in a process of its own, hash seed fixed."""
     data_file = dest.parent / f"{dest.name}-answers.yml"

@@ -321,6 +321,12 @@ REFUSALS = [
         "The register_map preset implements exactly its custom RPCs: WriteRegister(",
         "register-map-with-other-rpcs",
     ),
+    refusal(
+        {"preset": "visa_instrument", "custom_rpcs": rpc("Query", ["string command"])},
+        "custom_rpcs",
+        "The visa_instrument preset implements exactly its custom RPCs: Write(",
+        "visa-instrument-with-other-rpcs",
+    ),
     # Extra Initialize request fields.
     refusal(
         {**BLANK, "initialize_fields": "string protocol"},
@@ -375,6 +381,12 @@ REFUSALS = [
         "initialize_fields",
         "The register_map preset implements exactly the Initialize fields",
         "register-map-without-its-fields",
+    ),
+    refusal(
+        {"preset": "visa_instrument", "initialize_fields": ["string backend"]},
+        "initialize_fields",
+        "The visa_instrument preset implements exactly the Initialize fields",
+        "visa-instrument-without-its-fields",
     ),
     # Discovery and pin map names.
     refusal(

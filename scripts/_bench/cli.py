@@ -19,6 +19,8 @@ from _bench.servers import (
     KIND_REFERENCE,
     SERVE_DATABASE_BASELINE,
     SERVE_DATABASE_FLOOR,
+    SERVE_VISA_BASELINE,
+    SERVE_VISA_FLOOR,
 )
 from _bench.servicers import serve
 
@@ -62,6 +64,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             KIND_FLOOR_ORJSON,
             SERVE_DATABASE_BASELINE,
             SERVE_DATABASE_FLOOR,
+            SERVE_VISA_BASELINE,
+            SERVE_VISA_FLOOR,
         ],
         help=argparse.SUPPRESS,
     )

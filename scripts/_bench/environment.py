@@ -19,9 +19,10 @@ ORJSON = "orjson==3.13.0"
 def render_and_measure(project: Path | None, forwarded: list[str]) -> int:
     """Render the template (or take `project`), build the environment, measure in it.
 
-    The database preset is rendered too (its rows have no --project of their own),
-    and installed in the same environment. `forwarded` are the options for the
-    measuring process; returns its exit code.
+    The database and VISA instrument presets are rendered too (their rows have no
+    --project of their own), and installed in the same environment; every process
+    of the run gets the VISA render's simulated bench DMM as its PYVISA_LIBRARY.
+    `forwarded` are the options for the measuring process; returns its exit code.
     """
     _bootstrap.require_supported_python()
     python, tools = _bootstrap.ensure_venv()
@@ -39,44 +40,45 @@ def render_and_measure(project: Path | None, forwarded: list[str]) -> int:
         database = work / "database"
         print("bench: rendering the database preset (its default answers)...", file=sys.stderr)
         _run([*command, "--data", "preset=database", str(_bootstrap.ROOT), str(database)], env)
+        visa = work / "visa"
+        print("bench: rendering the VISA instrument preset...", file=sys.stderr)
+        _run([*command, "--data", "preset=visa_instrument", str(_bootstrap.ROOT), str(visa)], env)
         print("bench: building the benchmark environment...", file=sys.stderr, flush=True)
-        bench_python = _build_environment(work, project, database, python, tools, env)
+        bench_python = _build_environment(work, project, (database, visa), python, tools, env)
         command = [str(bench_python), str(ENTRY), "--measure", str(project)]
         env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
+        env["PYVISA_LIBRARY"] = f"{visa / 'examples' / 'bench_dmm.yaml'}@sim"
         return subprocess.run([*command, *forwarded], env=env, check=False).returncode
 
 
 def _build_environment(
-    work: Path, project: Path, database: Path, python: Path, tools: Path, env: dict[str, str]
+    work: Path,
+    project: Path,
+    presets: tuple[Path, ...],
+    python: Path,
+    tools: Path,
+    env: dict[str, str],
 ) -> Path:
-    """Create a venv in `work` with both renders' packages and the versions they pin.
+    """Create a venv in `work` with every render's packages and the versions they pin.
 
-    The JSON logger's pins are its requirements-dev.txt; the database render's are
-    its own lock (the preset's, with psycopg), without its hashes: the local
+    The JSON logger's pins are its requirements-dev.txt; each preset render's are
+    its own lock (the preset's: psycopg, pyvisa), without its hashes: the local
     packages installed alongside have none, and pip refuses a mix.
     """
     venv_dir = work / "venv"
     bench_python = venv_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    database_pins = work / "database-pins.txt"
-    database_pins.write_text(
-        _without_hashes((database / "requirements-dev.lock").read_text(encoding="utf-8")),
-        encoding="utf-8",
-    )
-    packages = [
-        "-c",
-        str(project / "requirements-dev.txt"),  # constraints: the render's pins
-        "-c",
-        str(database_pins),
-        "-e",
-        str(project / "client"),
-        "-e",
-        str(project / "server"),
-        "-e",
-        str(database / "client"),
-        "-e",
-        str(database / "server"),
-        ORJSON,
-    ]
+    packages = ["-c", str(project / "requirements-dev.txt")]  # constraints: the render's pins
+    for render in presets:
+        pins = work / f"{render.name}-pins.txt"
+        pins.write_text(
+            _without_hashes((render / "requirements-dev.lock").read_text(encoding="utf-8")),
+            encoding="utf-8",
+        )
+        packages += ["-c", str(pins)]
+    packages += ["-e", str(project / "client"), "-e", str(project / "server")]
+    for render in presets:
+        packages += ["-e", str(render / "client"), "-e", str(render / "server")]
+    packages.append(ORJSON)
     uv = shutil.which("uv", path=str(tools))
     if uv:
         _run([uv, "venv", "--quiet", "--python", str(python), str(venv_dir)], env)

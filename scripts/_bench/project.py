@@ -1,7 +1,7 @@
 """The renders under test as the benchmark sees them: their packages, wire values and records.
 
 The JSON logger (the default answers) is measured by most rows; the database
-preset's render by the database rows.
+preset's render by the database rows, the VISA instrument preset's by the VISA row.
 
 Its packages are installed only in the environment the outer process builds, so
 they are imported by name, on first use.
@@ -90,4 +90,33 @@ def database_modules() -> DatabaseModules:
         pb2_grpc=importlib.import_module(f"{stubs}_pb2_grpc"),
         server_main=importlib.import_module(f"{DATABASE_SERVER_PACKAGE}.main"),
         resource=importlib.import_module(f"{DATABASE_SERVER_PACKAGE}.resource"),
+    )
+
+
+VISA_SERVER_PACKAGE = "visa_instrument_server"
+VISA_CLIENT_PACKAGE = "visa_instrument_client"
+# The VISA row's exchange: the simulated bench DMM of the render's examples/bench_dmm.yaml
+# (the outer process sets PYVISA_LIBRARY to it for every process of the run).
+VISA_RESOURCE, VISA_QUERY = "GPIB0::22::INSTR", "*IDN?"
+
+
+@dataclass(frozen=True)
+class VisaModules:
+    """grpc and the VISA render's stubs and server entry, imported by name (bench venv only)."""
+
+    grpc: Any
+    pb2: Any
+    pb2_grpc: Any
+    server_main: Any
+
+
+@functools.cache
+def visa_modules() -> VisaModules:
+    """Import grpc and the VISA render's stubs and server main (once)."""
+    stubs = f"{VISA_CLIENT_PACKAGE}.stubs.visa_instrument"
+    return VisaModules(
+        grpc=importlib.import_module("grpc"),
+        pb2=importlib.import_module(f"{stubs}_pb2"),
+        pb2_grpc=importlib.import_module(f"{stubs}_pb2_grpc"),
+        server_main=importlib.import_module(f"{VISA_SERVER_PACKAGE}.main"),
     )

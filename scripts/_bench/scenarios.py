@@ -68,6 +68,7 @@ from _bench.throughput import (
     noise_row,
     throughput_row,
 )
+from _bench.visa import measure_visa
 
 T = TypeVar("T")
 
@@ -483,6 +484,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("large_log", measure_large_log),
     ("plugin", measure_plugin),
     ("database", measure_database),
+    ("visa", measure_visa),
 )
 
 

@@ -25,6 +25,8 @@ SERVE_DATABASE_BASELINE = "database-baseline"  # --serve's name for the database
 # committed): see servicers. Measured in the generated column of the floor rows.
 KIND_FLOOR, SERVE_DATABASE_FLOOR = "floor", "database-floor"
 KIND_FLOOR_ORJSON = "floor-orjson"  # the JSON logger's floor with orjson as its encoder
+# --serve's names for the VISA instrument render's baseline and floor (see servicers).
+SERVE_VISA_BASELINE, SERVE_VISA_FLOOR = "visa-baseline", "visa-floor"
 LISTENING = "listening on "  # what a server prints, then its address, once it serves
 
 

@@ -3,13 +3,14 @@
 Each serves its render's generated proto on the generated server's thread pool,
 so it differs from the generated server only in what its handlers do: the
 baseline and reference on the JSON logger's, the database baseline and floor on
-the database render's.
+the database render's, the VISA baseline and floor on the VISA instrument render's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import os
 import sqlite3
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from concurrent import futures
 from typing import IO, Any
 
-from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules
+from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules, visa_modules
 from _bench.servers import (
     KIND_BASELINE,
     KIND_FLOOR,
@@ -28,6 +29,8 @@ from _bench.servers import (
     LISTENING,
     SERVE_DATABASE_BASELINE,
     SERVE_DATABASE_FLOOR,
+    SERVE_VISA_BASELINE,
+    SERVE_VISA_FLOOR,
 )
 
 
@@ -43,6 +46,12 @@ def serve(kind: str) -> int:
         baseline = _database_baseline_servicer()
         servicer = baseline if kind == SERVE_DATABASE_BASELINE else _database_floor(baseline)
         d.pb2_grpc.add_ResultsDatabaseServicer_to_server(servicer, server)
+    elif kind in (SERVE_VISA_BASELINE, SERVE_VISA_FLOOR):
+        v = visa_modules()
+        server = _server(v.grpc, v.server_main)
+        baseline = _visa_baseline_servicer()
+        servicer = baseline if kind == SERVE_VISA_BASELINE else _visa_floor(baseline)
+        v.pb2_grpc.add_VisaInstrumentServicer_to_server(servicer, server)
     else:
         m = modules()
         servicers: dict[str, Callable[[Modules], Any]] = {
@@ -131,6 +140,50 @@ def _database_floor(baseline: Any) -> Any:
 
     handlers = {"OpenDatabase": open_database, "LogResult": log_result}
     return type("DatabaseFloor", (type(baseline),), handlers)()
+
+
+def _visa_baseline_servicer() -> Any:
+    """The VISA render's handlers, doing nothing but return an empty response."""
+    v = visa_modules()
+    service = v.pb2.DESCRIPTOR.services_by_name["VisaInstrument"]
+    handlers = {
+        method.name: _empty_handler(getattr(v.pb2, method.output_type.name))
+        for method in service.methods
+    }
+    return type("VisaBaseline", (v.pb2_grpc.VisaInstrumentServicer,), handlers)()
+
+
+def _visa_floor(baseline: Any) -> Any:
+    """The VISA baseline plus what no Query can leave out: pyvisa-sim answering it.
+
+    Initialize opens the resource on pyvisa's default backend (the run's
+    PYVISA_LIBRARY: the render's simulated bench DMM) with the terminations the
+    generated server sets; Query writes the command and reads the answer under the
+    instrument's lock. No session table, checks or error mapping.
+    """
+    pyvisa = importlib.import_module("pyvisa")  # the bench venv has it (the VISA render's)
+    pb2 = visa_modules().pb2
+    manager = pyvisa.ResourceManager()
+    opened: dict[str, tuple[Any, threading.Lock]] = {}
+    opening = threading.Lock()
+
+    def initialize(self: Any, request: Any, context: Any) -> Any:
+        name = request.resource_name
+        with opening:
+            if name in opened:
+                return pb2.InitializeResponse(session_name=name, new_session=False)
+            instrument = manager.open_resource(name, read_termination="\n", write_termination="\n")
+            opened[name] = (instrument, threading.Lock())
+        return pb2.InitializeResponse(session_name=name, new_session=True)
+
+    def query(self: Any, request: Any, context: Any) -> Any:
+        instrument, lock = opened[request.session_name]
+        with lock:
+            answer = instrument.query(request.command)
+        return pb2.QueryResponse(response=answer)
+
+    handlers = {"Initialize": initialize, "Query": query}
+    return type("VisaFloor", (type(baseline),), handlers)()
 
 
 def _empty_handler(response: Callable[[], Any]) -> Callable[[Any, Any, Any], Any]:

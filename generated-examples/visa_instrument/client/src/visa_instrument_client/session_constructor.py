@@ -1,0 +1,76 @@
+"""The session constructor measurement plug-ins pass to `reservation.initialize_session`.
+
+Template-owned: `copier update` rewrites this file.
+"""
+
+from __future__ import annotations
+
+from ni.measurementlink.discovery.v1.client import DiscoveryClient
+from ni.measurementlink.sessionmanagement.v1.client import (
+    SessionInformation,
+    SessionInitializationBehavior,
+)
+from ni_grpc_extensions.channelpool import GrpcChannelPool
+
+from .connection import ServiceConnection
+from .session import VisaInstrumentClient
+
+VISA_INSTRUMENT_INSTRUMENT_TYPE = "VisaInstrumentService"
+"""The pin map instrument type id of VisaInstrument resources."""
+
+
+class VisaInstrumentSessionConstructor:
+    """Builds a VisaInstrumentClient from the SDK's session information.
+
+    Pass the measurement service's own discovery client and channel pool, as
+    with NI's driver session constructors:
+
+        with context.reserve_session(pin) as reservation:
+            constructor = VisaInstrumentSessionConstructor(
+                discovery_client=service.discovery_client,
+                grpc_channel_pool=service.channel_pool,
+            )
+            with reservation.initialize_session(
+                constructor, VISA_INSTRUMENT_INSTRUMENT_TYPE
+            ) as session_info:
+                client = session_info.session
+    """
+
+    def __init__(
+        self,
+        initialization_behavior: SessionInitializationBehavior = SessionInitializationBehavior.AUTO,
+        *,
+        backend: str = "",
+        timeout_milliseconds: int = 0,
+        read_termination: str = "",
+        write_termination: str = "",
+        discovery_client: DiscoveryClient | None = None,
+        grpc_channel_pool: GrpcChannelPool | None = None,
+        address: str | None = None,
+        connection: ServiceConnection | None = None,
+    ) -> None:
+        """Configure every session this constructor builds; see VisaInstrumentClient."""
+        self.initialization_behavior = initialization_behavior
+        self.backend = backend
+        self.timeout_milliseconds = timeout_milliseconds
+        self.read_termination = read_termination
+        self.write_termination = write_termination
+        self._discovery_client = discovery_client
+        self._grpc_channel_pool = grpc_channel_pool
+        self._address = address
+        self._connection = connection
+
+    def __call__(self, session_info: SessionInformation) -> VisaInstrumentClient:
+        """Open or attach to the session for the reserved resource."""
+        return VisaInstrumentClient(
+            session_info.resource_name,
+            self.initialization_behavior,
+            backend=self.backend,
+            timeout_milliseconds=self.timeout_milliseconds,
+            read_termination=self.read_termination,
+            write_termination=self.write_termination,
+            discovery_client=self._discovery_client,
+            grpc_channel_pool=self._grpc_channel_pool,
+            address=self._address,
+            connection=self._connection,
+        )

@@ -1,0 +1,1 @@
+"""Generated gRPC stubs: regenerate with `python scripts/generate_stubs.py`."""

@@ -1,0 +1,1 @@
+"""The VisaInstrument server: one session per resource, shared by measurement plug-ins."""

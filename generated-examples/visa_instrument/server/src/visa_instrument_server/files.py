@@ -1,0 +1,112 @@
+"""File names and files as a Windows test station sees them, on every platform.
+
+Template-owned. A resource that opens files named by its clients (a pin map's
+instrument names, a TestStand step's argument) uses these, so that a name that
+works in CI on Linux also works on the station:
+
+- `path_problem` says why Windows would refuse a path: the characters
+  ``<>"|?*`` and control characters, device names (CON, PRN, AUX, NUL, COM1-9,
+  LPT1-9, with any suffix), a ``:`` after the drive (an alternate data stream),
+  a name ending in a space or a dot (Windows drops them);
+- `open_append` opens a file for reading and appending; on Windows with read,
+  write and delete sharing, so other programs can read, rename or delete it
+  while a session holds it;
+- `is_sharing_violation` tells "another program holds the file" from a
+  permission problem (the servicer answers FAILED_PRECONDITION for it).
+"""
+
+from __future__ import annotations
+
+import ntpath
+import os
+import re
+import sys
+
+RESERVED_CHARACTERS = '<>"|?*'
+DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{n}" for port in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3"}
+)
+ERROR_SHARING_VIOLATION = 32  # winerror.h
+ERROR_LOCK_VIOLATION = 33
+_SEPARATORS = re.compile(r"[\\/]")
+
+
+def path_problem(path: str) -> str | None:
+    """Say which Windows rule `path` breaks (as a phrase after "it"), or None if none.
+
+    The drive (``C:``, a UNC share) is taken as Windows takes it, on every
+    platform, so the answer does not depend on where the server runs.
+    """
+    drive, rest = ntpath.splitdrive(path)
+    if ":" in rest or (len(drive) == 2 and not drive[0].isalpha()):
+        return (
+            "has a ':' after the drive, which Windows reads as an alternate data stream "
+            "of another file"
+        )
+    bad = sorted({c for c in rest if c in RESERVED_CHARACTERS or ord(c) < 32})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        return (
+            f"contains {shown}; Windows refuses the characters {RESERVED_CHARACTERS} and "
+            "control characters in file names"
+        )
+    for name in _SEPARATORS.split(rest):
+        if name in ("", ".", ".."):
+            continue
+        device = name.split(".")[0].rstrip(" ").upper()
+        if device in DEVICE_NAMES:
+            return (
+                f"has the name {name!r}, which Windows reserves for the device {device} "
+                "(CON, PRN, AUX, NUL, COM1-COM9 and LPT1-LPT9 are devices, whatever the suffix)"
+            )
+        if name[-1] in " .":
+            return f"has the name {name!r}, which ends in a space or a dot that Windows drops"
+    return None
+
+
+def is_sharing_violation(error: OSError) -> bool:
+    """Tell whether `error` is Windows refusing a file another program holds open."""
+    return getattr(error, "winerror", None) in (ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION)
+
+
+def open_append(path: str) -> int:
+    """Open (creating) `path` for reading and appending; return a descriptor for os.read/write.
+
+    Each os.write on it is one write at the end of the file. The path is opened
+    as given: the operating system follows links and keeps the name's case.
+    """
+    if sys.platform == "win32":
+        return _open_append_shared(path)
+    return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+
+
+if sys.platform == "win32":
+    import _winapi
+    import msvcrt
+
+    _GENERIC_READ = 0x80000000
+    _FILE_APPEND_DATA = 0x0004  # without FILE_WRITE_DATA: every write goes to the end
+    _FILE_SHARE_ALL = 0x1 | 0x2 | 0x4  # read, write, delete
+    _OPEN_ALWAYS = 4
+    _FILE_ATTRIBUTE_NORMAL = 0x80
+
+    def _open_append_shared(path: str) -> int:
+        """CreateFile with full sharing, handed to the C runtime as an append descriptor."""
+        try:
+            handle = _winapi.CreateFile(
+                path,
+                _GENERIC_READ | _FILE_APPEND_DATA,
+                _FILE_SHARE_ALL,
+                0,
+                _OPEN_ALWAYS,
+                _FILE_ATTRIBUTE_NORMAL,
+                0,
+            )
+        except OSError as error:  # name the file, keep the Windows error code
+            raise OSError(error.errno, error.strerror, path, error.winerror) from None
+        try:
+            return msvcrt.open_osfhandle(handle, os.O_APPEND)
+        except BaseException:
+            _winapi.CloseHandle(handle)
+            raise

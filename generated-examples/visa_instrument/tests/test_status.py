@@ -1,0 +1,95 @@
+"""The status each failure answers with (status.py), exception by exception."""
+
+from __future__ import annotations
+
+import errno
+
+import grpc
+import pytest
+
+from visa_instrument_server import errors
+from visa_instrument_server.files import ERROR_LOCK_VIOLATION, ERROR_SHARING_VIOLATION
+from visa_instrument_server.status import answers_errors, status_for
+
+SERVICE_ERRORS = [
+    (errors.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.UnimplementedError, grpc.StatusCode.UNIMPLEMENTED),
+    (errors.ResourceExhaustedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+]
+
+
+@pytest.mark.parametrize(("error_type", "code"), SERVICE_ERRORS)
+def test_a_service_error_keeps_its_code_and_message(
+    error_type: type[errors.ServiceError], code: grpc.StatusCode
+) -> None:
+    assert status_for("Rpc", error_type("what was wrong"), 0) == (code, "what was wrong")
+
+
+def sharing_violation(winerror: int) -> PermissionError:
+    """A PermissionError as Windows raises it when another program holds the file."""
+    error = PermissionError(errno.EACCES, "The process cannot access the file", "log.ndjson")
+    error.winerror = winerror  # type: ignore[attr-defined,unused-ignore]
+    return error
+
+
+@pytest.mark.parametrize("winerror", [ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION])
+def test_a_sharing_violation_is_a_failed_precondition_naming_the_file(winerror: int) -> None:
+    code, details = status_for("Open", sharing_violation(winerror), 0)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert details.startswith("Open: another program has 'log.ndjson' open and does not share it")
+
+
+def test_another_permission_error_is_permission_denied() -> None:
+    error = PermissionError(errno.EACCES, "Permission denied", "/var/log/x.ndjson")
+    code, details = status_for("Open", error, 0)
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    assert details.startswith("Open: the operating system refused access: ")
+    assert "/var/log/x.ndjson" in details
+
+
+@pytest.mark.parametrize(
+    ("number", "sessions", "said"),
+    [
+        (errno.EMFILE, 0, "0 sessions open"),
+        (errno.EMFILE, 1, "1 session open"),
+        (errno.ENFILE, 3, "3 sessions open"),
+    ],
+)
+def test_running_out_of_descriptors_is_resource_exhausted_counting_sessions(
+    number: int, sessions: int, said: str
+) -> None:
+    code, details = status_for("Open", OSError(number, "Too many open files"), sessions)
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert details.startswith(
+        "Open: the server has run out of file descriptors (Too many open files)"
+    )
+    assert f"with {said}." in details
+    assert "ulimit -n" in details
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(errno.EIO, "Input/output error"), KeyError("register"), RuntimeError("")]
+)
+def test_anything_else_is_internal_naming_what_failed(error: Exception) -> None:
+    code, details = status_for("Read", error, 0)
+    assert code == grpc.StatusCode.INTERNAL
+    assert details == f"Read failed: {type(error).__name__}: {error}"
+
+
+def test_a_decorated_handler_keeps_its_name() -> None:
+    """The RPC name in every message comes from the handler's name."""
+
+    class Servicer:
+        def open_sessions(self) -> int:
+            return 0
+
+        def LogSomething(self, request: object, context: grpc.ServicerContext) -> None:
+            """Handle LogSomething."""
+
+    decorated = answers_errors(Servicer.LogSomething)
+    assert decorated.__name__ == "LogSomething"
+    assert decorated.__doc__ == "Handle LogSomething."
