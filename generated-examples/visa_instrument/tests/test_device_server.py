@@ -21,7 +21,11 @@ from ni.measurementlink.sessionmanagement.v1.client._drivers._grpcdevice import 
     get_insecure_grpc_device_server_channel,
 )
 from ni_grpc_extensions.channelpool import GrpcChannelPool
+from nidaqmx._stubs import nidaqmx_pb2, nidaqmx_pb2_grpc
 from nidcpower import nidcpower_pb2, nidcpower_pb2_grpc
+from nidigital import nidigitalpattern_pb2, nidigitalpattern_pb2_grpc
+from nifgen import nifgen_pb2, nifgen_pb2_grpc
+from niscope import niscope_pb2, niscope_pb2_grpc
 from niswitch import niswitch_pb2, niswitch_pb2_grpc
 from session_pb2 import Session
 
@@ -257,21 +261,44 @@ def test_session_names_follow_nis_initialize_and_attach_rules(runtime: ServerPro
     channel.close()
 
 
+ANY = Session(name="any")
+
+
 @pytest.mark.parametrize(
-    ("rpc", "request_type", "stub_type"),
+    ("rpc", "message", "stub_type"),
     [
-        ("SelfTest", nidcpower_pb2.SelfTestRequest, nidcpower_pb2_grpc.NiDCPowerStub),
-        ("InitiateScan", niswitch_pb2.InitiateScanRequest, niswitch_pb2_grpc.NiSwitchStub),
+        ("SelfTest", nidcpower_pb2.SelfTestRequest(vi=ANY), nidcpower_pb2_grpc.NiDCPowerStub),
+        ("InitiateScan", niswitch_pb2.InitiateScanRequest(vi=ANY), niswitch_pb2_grpc.NiSwitchStub),
+        (
+            "CreateAOVoltageChan",
+            nidaqmx_pb2.CreateAOVoltageChanRequest(task=ANY),
+            nidaqmx_pb2_grpc.NiDAQmxStub,
+        ),
+        (
+            "FetchArrayMeasurement",
+            niscope_pb2.FetchArrayMeasurementRequest(vi=ANY),
+            niscope_pb2_grpc.NiScopeStub,
+        ),
+        (
+            "ConfigureArbWaveform",
+            nifgen_pb2.ConfigureArbWaveformRequest(vi=ANY),
+            nifgen_pb2_grpc.NiFgenStub,
+        ),
+        (
+            "ReadStatic",
+            nidigitalpattern_pb2.ReadStaticRequest(vi=ANY),
+            nidigitalpattern_pb2_grpc.NiDigitalStub,
+        ),
     ],
 )
 def test_rpcs_not_simulated_answer_unimplemented_by_name(
-    runtime: ServerProcess, rpc: str, request_type: Any, stub_type: Any
+    runtime: ServerProcess, rpc: str, message: Any, stub_type: Any
 ) -> None:
     with (
         grpc.insecure_channel(runtime.address) as channel,
         pytest.raises(grpc.RpcError) as caught,
     ):
-        getattr(stub_type(channel), rpc)(request_type(vi=Session(name="any")))
+        getattr(stub_type(channel), rpc)(message)
     assert isinstance(caught.value, grpc.Call)
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
     details = caught.value.details() or ""
@@ -282,10 +309,7 @@ def test_rpcs_not_simulated_answer_unimplemented_by_name(
 @pytest.mark.parametrize(
     "interface",
     [
-        "nidaqmx_grpc.NiDAQmx",
-        "niscope_grpc.NiScope",
-        "nifgen_grpc.NiFgen",
-        "nidigitalpattern_grpc.NiDigital",
+        "nirfsg_grpc.NiRFSG",
         "visa_grpc.Visa",
     ],
 )
@@ -299,5 +323,39 @@ def test_other_device_server_interfaces_say_how_to_test_with_nis_server(
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     details = caught.value.details() or ""
     assert f"does not simulate {interface} (NI gRPC Device Server)" in details
-    assert "nidcpower_grpc.NiDCPower, nidmm_grpc.NiDmm, niswitch_grpc.NiSwitch" in details
+    simulated = (
+        "nidaqmx_grpc.NiDAQmx, nidcpower_grpc.NiDCPower, nidigitalpattern_grpc.NiDigital, "
+        "nidmm_grpc.NiDmm, nifgen_grpc.NiFgen, niscope_grpc.NiScope, niswitch_grpc.NiSwitch"
+    )
+    assert simulated in details
     assert "MEASUREMENT_PLUGIN_GRPC_DEVICE_SERVER_ADDRESS=" in details
+
+
+@pytest.fixture
+def relay_driver(runtime: ServerProcess) -> Iterator[niswitch.Session]:
+    """A relay driver session, as NI's NI-SWITCH relay plug-ins open one (a PXI-2567)."""
+    channel = grpc.insecure_channel(runtime.address)
+    options = niswitch.GrpcSessionOptions(channel, session_name="niRelayDriver-RelayDriver1")
+    with niswitch.Session("RelayDriver1", "2567/Independent", True, grpc_options=options) as s:
+        yield s
+    channel.close()
+
+
+def test_relays_open_and_close_by_name(relay_driver: niswitch.Session) -> None:
+    position = niswitch.RelayPosition
+    assert relay_driver.get_relay_position("K0") == position.OPEN
+    # NI's relay example passes a session's channel list: several relays at once.
+    relay_driver.relay_control("K0, K1", niswitch.RelayAction.CLOSE)
+    relay_driver.wait_for_debounce()
+    closed = [relay_driver.get_relay_position(name) for name in ("K0", "K1", "K2")]
+    assert closed == [position.CLOSED, position.CLOSED, position.OPEN]
+    relay_driver.relay_control("K1", niswitch.RelayAction.OPEN)
+    assert relay_driver.get_relay_position("K1") == position.OPEN
+    assert relay_driver.get_relay_position("K0") == position.CLOSED
+
+
+def test_relay_control_refuses_an_empty_relay_name(relay_driver: niswitch.Session) -> None:
+    with pytest.raises(niswitch.errors.DriverError) as caught:
+        relay_driver.relay_control("", niswitch.RelayAction.CLOSE)
+    assert caught.value.code == INVALID_VALUE
+    assert "Relay name ''" in str(caught.value)

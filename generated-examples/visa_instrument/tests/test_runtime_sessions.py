@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import grpc
 import niswitch
 import pytest
+from ni.measurementlink.pinmap.v1 import pin_map_service_pb2 as pin_map_pb2
+from ni.measurementlink.pinmap.v1 import pin_map_service_pb2_grpc as pin_map_grpc
 from ni.measurementlink.pinmap.v1.client import PinMapClient
 from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2 as pb2
 from ni.measurementlink.sessionmanagement.v1 import session_management_service_pb2_grpc as pb2_grpc
 from ni.measurementlink.sessionmanagement.v1.client import (
+    INSTRUMENT_TYPE_NI_DAQMX,
     INSTRUMENT_TYPE_NI_DCPOWER,
+    INSTRUMENT_TYPE_NI_RELAY_DRIVER,
     MultiplexerSessionInformation,
     PinMapContext,
     SessionInformation,
@@ -257,3 +262,262 @@ def test_get_sessions_lists_registered_and_reserved_sessions(
     with SessionManagementClient().reserve_sessions(context, ["In1"]):
         assert "niDCPower-SMU1/0, SMU1/1, SMU1/3" in names(INSTRUMENT_TYPE_NI_DCPOWER)
     assert "niDCPower-SMU1/0, SMU1/1, SMU1/3" not in names()
+
+
+# NI's PinMapC facts (ni/measurement-plugin-python, tests/integration/session_management):
+# relays on two relay drivers, a system relay, nested relay groups, two sites.
+RELAYS = f"""<?xml version="1.0" encoding="utf-8"?>
+<PinMap schemaVersion="1.6" xmlns="{NAMESPACE}">
+  <Instruments>
+    <NIDCPowerInstrument name="DCPower1" numberOfChannels="4">
+      <ChannelGroup name="Group" />
+    </NIDCPowerInstrument>
+    <NIRelayDriverModule name="RelayDriver1" numberOfControlLines="64" />
+    <NIRelayDriverModule name="RelayDriver2" numberOfControlLines="64" />
+  </Instruments>
+  <Pins>
+    <DUTPin name="A" />
+  </Pins>
+  <PinGroups>
+    <PinGroup name="Everything">
+      <PinReference pin="A" />
+    </PinGroup>
+  </PinGroups>
+  <Relays>
+    <SiteRelay name="RelayUsingSameDriver" />
+    <SiteRelay name="RelayUsingDifferentDrivers" />
+    <SystemRelay name="SystemRelay" />
+  </Relays>
+  <RelayGroups>
+    <RelayGroup name="RelayGroup1">
+      <RelayReference relay="RelayUsingSameDriver" />
+      <RelayReference relay="SystemRelay" />
+    </RelayGroup>
+    <RelayGroup name="RelayGroup2">
+      <RelayReference relay="RelayGroup1" />
+      <RelayReference relay="RelayUsingDifferentDrivers" />
+    </RelayGroup>
+  </RelayGroups>
+  <Sites>
+    <Site siteNumber="0" />
+    <Site siteNumber="1" />
+  </Sites>
+  <Connections>
+    <Connection pin="A" siteNumber="0,1" instrument="DCPower1" channel="0" />
+    <RelayConnection relay="RelayUsingDifferentDrivers" siteNumber="0"
+      relayDriverModule="RelayDriver1" controlLine="K10" />
+    <RelayConnection relay="RelayUsingDifferentDrivers" siteNumber="1"
+      relayDriverModule="RelayDriver2" controlLine="K10" />
+    <RelayConnection relay="RelayUsingSameDriver" siteNumber="0"
+      relayDriverModule="RelayDriver1" controlLine="K0" />
+    <RelayConnection relay="RelayUsingSameDriver" siteNumber="1"
+      relayDriverModule="RelayDriver1" controlLine="K1" />
+    <SystemRelayConnection relay="SystemRelay" relayDriverModule="RelayDriver1"
+      controlLine="K60" />
+  </Connections>
+</PinMap>
+"""
+
+# NI's 2Mio2Pin1Site facts: NI-DAQmx tasks name their channels in channelList.
+DAQMX = f"""<?xml version="1.0" encoding="utf-8"?>
+<PinMap schemaVersion="1.1" xmlns="{NAMESPACE}">
+  <Instruments>
+    <NIDAQmxTask name="Dev1" taskType="AnalogInput" channelList="Dev1/ai0" />
+    <NIDAQmxTask name="Both" taskType="AnalogInput" channelList="Dev2/ai0:1, Dev3/ai10" />
+  </Instruments>
+  <Pins>
+    <DUTPin name="Pin1" />
+    <DUTPin name="Pin2" />
+    <DUTPin name="Pin3" />
+    <DUTPin name="Pin4" />
+  </Pins>
+  <Sites>
+    <Site siteNumber="0" />
+  </Sites>
+  <Connections>
+    <Connection pin="Pin1" siteNumber="0" instrument="Dev1" channel="Dev1/ai0" />
+    <Connection pin="Pin2" siteNumber="0" instrument="Both" channel="Dev3/ai10" />
+    <Connection pin="Pin3" siteNumber="0" instrument="Both" channel="Dev2/ai1" />
+    <Connection pin="Pin4" siteNumber="0" instrument="Both" channel="Dev2/ai0" />
+  </Connections>
+</PinMap>
+"""
+
+
+def connected(reservation: Any, names: list[str], **filters: Any) -> list[tuple[object, ...]]:
+    """(pin or relay, site, resource, channel) of each connection, as NI's tests compare them."""
+    return [
+        (c.pin_or_relay_name, c.site, c.session_info.resource_name, c.channel_name)
+        for c in reservation.get_connections(object, pin_or_relay_names=names, **filters)
+    ]
+
+
+@pytest.fixture
+def relays(runtime: ServerProcess, tmp_path: Path) -> str:
+    return register(tmp_path, RELAYS)
+
+
+def test_a_relay_group_reserves_its_relays(relays: str) -> None:
+    context = PinMapContext(pin_map_id=relays, sites=[0, 1])
+    client = SessionManagementClient()
+    with client.reserve_sessions(context, ["RelayGroup1"]) as reservation:
+        names = ["RelayUsingSameDriver", "SystemRelay"]
+        assert connected(reservation, names, sites=[0]) == [
+            ("RelayUsingSameDriver", 0, "RelayDriver1", "K0"),
+            ("SystemRelay", -1, "RelayDriver1", "K60"),
+        ]
+        (driver,) = reservation.session_info
+    assert (driver.session_name, driver.channel_list, driver.instrument_type_id) == (
+        "niRelayDriver-RelayDriver1",
+        "K0, K1, K60",
+        INSTRUMENT_TYPE_NI_RELAY_DRIVER,
+    )
+
+
+def test_nested_relay_groups_expand_and_map_their_relays(relays: str) -> None:
+    context = PinMapContext(pin_map_id=relays, sites=[0])
+    with SessionManagementClient().reserve_sessions(context, ["RelayGroup2"]) as reservation:
+        names = ["RelayUsingDifferentDrivers", "RelayUsingSameDriver", "SystemRelay"]
+        assert connected(reservation, names) == [
+            ("RelayUsingDifferentDrivers", 0, "RelayDriver1", "K10"),
+            ("RelayUsingSameDriver", 0, "RelayDriver1", "K0"),
+            ("SystemRelay", -1, "RelayDriver1", "K60"),
+        ]
+        assert sorted(connected(reservation, ["RelayGroup2"])) == sorted(
+            connected(reservation, names)
+        )
+
+
+def test_reserving_everything_includes_the_relays(relays: str) -> None:
+    context = PinMapContext(pin_map_id=relays, sites=[0, 1])
+    with SessionManagementClient().reserve_sessions(context) as reservation:
+        by_driver = reservation.get_connections(
+            object, instrument_type_id=INSTRUMENT_TYPE_NI_RELAY_DRIVER
+        )
+        found = sorted((c.pin_or_relay_name, c.site, c.channel_name) for c in by_driver)
+        types = sorted(s.instrument_type_id for s in reservation.session_info)
+    assert found == [
+        ("RelayUsingDifferentDrivers", 0, "K10"),
+        ("RelayUsingDifferentDrivers", 1, "K10"),
+        ("RelayUsingSameDriver", 0, "K0"),
+        ("RelayUsingSameDriver", 1, "K1"),
+        ("SystemRelay", -1, "K60"),
+    ]
+    assert types == [INSTRUMENT_TYPE_NI_DCPOWER] + [INSTRUMENT_TYPE_NI_RELAY_DRIVER] * 2
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('controlLine="K60"', 'controlLine="K64"', "no channel 'K64'"),
+        ('relay="SystemRelay" relayDriverModule', 'relay="A" relayDriverModule', "'A' is not"),
+        ('relayDriverModule="RelayDriver2"', 'relayDriverModule="DCPower1"', "not an <NIRelay"),
+        ('<RelayReference relay="SystemRelay" />', '<RelayReference relay="Nope" />', "'Nope'"),
+    ],
+)
+def test_bad_relay_references_are_refused_by_line(
+    runtime: ServerProcess, tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    xml = RELAYS.replace(old, new)
+    if "Nope" in new:  # an unknown relay in a group fails when the group is reserved
+        context = PinMapContext(pin_map_id=register(tmp_path, xml), sites=[0])
+        with pytest.raises(grpc.RpcError) as caught:
+            SessionManagementClient().reserve_sessions(context, ["RelayGroup1"])
+    else:
+        with pytest.raises(grpc.RpcError) as caught:
+            register(tmp_path, xml)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in str(caught.value.details())
+
+
+def test_daqmx_tasks_name_their_channels_in_the_channel_list(
+    runtime: ServerProcess, tmp_path: Path
+) -> None:
+    context = PinMapContext(pin_map_id=register(tmp_path, DAQMX), sites=[0])
+    pins = ["Pin1", "Pin2", "Pin3", "Pin4"]
+    with SessionManagementClient().reserve_sessions(context, pins) as reservation:
+        sessions = [
+            (s.session_name, s.resource_name, s.channel_list, s.instrument_type_id)
+            for s in reservation.session_info
+        ]
+        assert connected(reservation, ["Pin1", "Pin4"]) == [
+            ("Pin1", 0, "Dev1", "Dev1/ai0"),
+            ("Pin4", 0, "Both", "Dev2/ai0"),
+        ]
+    # NI names an NI-DAQmx session after its task (NI's acceptance test expects "Dev1").
+    assert sessions == [
+        ("Dev1", "Dev1", "Dev1/ai0", INSTRUMENT_TYPE_NI_DAQMX),
+        ("Both", "Both", "Dev2/ai0, Dev2/ai1, Dev3/ai10", INSTRUMENT_TYPE_NI_DAQMX),
+    ]
+
+
+def test_a_daqmx_channel_outside_the_channel_list_is_refused(
+    runtime: ServerProcess, tmp_path: Path
+) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        register(tmp_path, DAQMX.replace('channel="Dev1/ai0"', 'channel="Dev1/ai1"'))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "instrument 'Dev1' has no channel 'Dev1/ai1'" in str(caught.value.details())
+
+
+def test_digital_pattern_channels_are_named_by_site_and_pin(
+    runtime: ServerProcess, tmp_path: Path
+) -> None:
+    # NI's 2Digital2Group4Pin1Site facts: channel lists read "site0/CS, site0/SCLK, ...".
+    xml = f"""<?xml version="1.0" encoding="utf-8"?>
+<PinMap schemaVersion="1.5" xmlns="{NAMESPACE}">
+  <Instruments>
+    <NIDigitalPatternInstrument name="DigitalPattern1" numberOfChannels="32" group="Digital0" />
+  </Instruments>
+  <Pins><DUTPin name="CS" /><DUTPin name="SCLK" /><SystemPin name="VCC" /></Pins>
+  <Sites><Site siteNumber="0" /><Site siteNumber="1" /></Sites>
+  <Connections>
+    <Connection pin="CS" siteNumber="0" instrument="DigitalPattern1" channel="0" />
+    <Connection pin="SCLK" siteNumber="0" instrument="DigitalPattern1" channel="1" />
+    <Connection pin="CS" siteNumber="1" instrument="DigitalPattern1" channel="2" />
+    <SystemConnection pin="VCC" instrument="DigitalPattern1" channel="3" />
+  </Connections>
+</PinMap>
+"""
+    context = PinMapContext(pin_map_id=register(tmp_path, xml), sites=[0, 1])
+    with SessionManagementClient().reserve_sessions(context) as reservation:
+        (session,) = reservation.session_info
+        assert connected(reservation, ["CS"]) == [
+            ("CS", 0, "DigitalPattern1", "site0/CS"),
+            ("CS", 1, "DigitalPattern1", "site1/CS"),
+        ]
+    assert session.session_name == "niDigitalPattern-DigitalPattern1"
+    assert session.channel_list == "site0/CS, site0/SCLK, site1/CS, VCC"
+
+
+def test_the_pin_map_service_lists_pins_relays_and_their_groups(
+    runtime: ServerProcess, relays: str
+) -> None:
+    with grpc.insecure_channel(runtime.address) as channel:
+        stub = pin_map_grpc.PinMapServiceStub(channel)
+        pins = stub.QueryPins(pin_map_pb2.QueryPinsRequest(pin_map_id=relays))
+        by_type = stub.QueryPins(
+            pin_map_pb2.QueryPinsRequest(
+                pin_map_id=relays, instrument_type_id=INSTRUMENT_TYPE_NI_RELAY_DRIVER
+            )
+        )
+        found = stub.QueryRelays(pin_map_pb2.QueryRelaysRequest(pin_map_id=relays))
+        with pytest.raises(grpc.RpcError) as unknown:
+            stub.QueryRelays(pin_map_pb2.QueryRelaysRequest(pin_map_id="no such pin map"))
+    assert [(p.display_name, p.is_system_pin) for p in pins.pins] == [("A", False)]
+    assert [(g.display_name, list(g.resolved_pins)) for g in pins.pin_groups] == [
+        ("Everything", ["A"])
+    ]
+    assert list(by_type.pins) == []  # no pin is wired to a relay driver
+    assert [(r.display_name, r.is_system_relay) for r in found.relays] == [
+        ("RelayUsingSameDriver", False),
+        ("RelayUsingDifferentDrivers", False),
+        ("SystemRelay", True),
+    ]
+    nested = {g.display_name: list(g.resolved_relays) for g in found.relay_groups}
+    assert nested == {
+        "RelayGroup1": ["RelayUsingSameDriver", "SystemRelay"],
+        "RelayGroup2": ["RelayUsingSameDriver", "SystemRelay", "RelayUsingDifferentDrivers"],
+    }
+    assert isinstance(unknown.value, grpc.Call)
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND

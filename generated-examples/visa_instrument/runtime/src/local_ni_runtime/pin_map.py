@@ -1,10 +1,12 @@
 """Pin map files: the subset of NI's pin map schema the emulated services need.
 
 Parses instruments (custom `Instrument`, `NIDCPowerInstrument` with channel
-groups, `NIDmmInstrument` and the other single-session NI types), multiplexers
-(schema 1.6), DUT and system pins, pin groups, sites, connections and multiplexed
+groups, `NIDAQmxTask` with its `channelList`, `NIRelayDriverModule` with its
+control lines, `NIDmmInstrument` and the other single-session NI types),
+multiplexers (schema 1.6), DUT and system pins, site and system relays, pin groups
+and relay groups, sites, connections, relay connections and multiplexed
 connections, and answers one question for Session Management: which sessions,
-channels and multiplexer routes serve these pins on these sites.
+channels and multiplexer routes serve these pins and relays on these sites.
 """
 
 from __future__ import annotations
@@ -34,9 +36,16 @@ SINGLE_SESSION_TYPES = {
     "NIScopeInstrument": INSTRUMENT_TYPE_NI_SCOPE,
     "NIFGenInstrument": INSTRUMENT_TYPE_NI_FGEN,
     "NIDigitalPatternInstrument": INSTRUMENT_TYPE_NI_DIGITAL_PATTERN,
-    "NIDAQmxTask": INSTRUMENT_TYPE_NI_DAQMX,
-    "NIRelayDriverModule": INSTRUMENT_TYPE_NI_RELAY_DRIVER,
 }
+
+
+CONNECTIONS = (
+    "Connection",
+    "SystemConnection",
+    "MultiplexedConnection",
+    "RelayConnection",
+    "SystemRelayConnection",
+)
 
 
 class PinMapError(ValueError):
@@ -86,19 +95,41 @@ class Slot:
     multiplexer: str = ""
     route: str = ""
 
+    def channel_name(self) -> str:
+        """The channel as Session Management names it.
+
+        NI-Digital Pattern names a pin's channel by site and pin ("site0/CS"; a system
+        pin by its name), as NI-Digital addresses pins; the others by instrument channel.
+        """
+        if self.instrument.type_id == INSTRUMENT_TYPE_NI_DIGITAL_PATTERN:
+            return self.pin if self.site == SITE_SYSTEM_PINS else f"site{self.site}/{self.pin}"
+        return self.instrument.qualified(self.channel)
+
 
 @dataclass
 class PinMap:
-    """A parsed pin map."""
+    """A parsed pin map; relays are reserved as pins are, relay groups expand as pin groups."""
 
     instruments: dict[str, Instrument]
     dut_pins: list[str]
     system_pins: list[str]
+    # pin groups and relay groups: name -> the pins, relays and groups it references
     pin_groups: dict[str, list[str]]
     sites: list[int]
     connections: dict[tuple[str, int], Connection]
     # multiplexer name -> its multiplexerTypeId (may be empty)
     multiplexers: dict[str, str] = field(default_factory=dict)
+    site_relays: list[str] = field(default_factory=list)
+    system_relays: list[str] = field(default_factory=list)
+    relay_groups: list[str] = field(default_factory=list)  # which of pin_groups hold relays
+
+    def resolved(self, group: str) -> list[str]:
+        """Return the pins or relays a group holds, nested groups expanded."""
+        return self._resolve(group, ())
+
+    def everything(self) -> list[str]:
+        """Return every pin and relay: what a reservation naming none reserves."""
+        return self.dut_pins + self.system_pins + self.site_relays + self.system_relays
 
     def expand(self, names: Iterable[str]) -> tuple[list[str], dict[str, list[str]]]:
         """Expand pin groups; return the pins in order and each group's pins."""
@@ -112,10 +143,12 @@ class PinMap:
         return pins, groups
 
     def _resolve(self, name: str, trail: tuple[str, ...]) -> list[str]:
-        if name in self.dut_pins or name in self.system_pins:
+        if name in self.dut_pins or name in self.system_pins or self._is_relay(name):
             return [name]
         if name not in self.pin_groups:
-            raise PinMapError(f"Pin map has no pin or pin group named {name!r}.")
+            raise PinMapError(
+                f"Pin map has no pin, relay, pin group or relay group named {name!r}."
+            )
         if name in trail:
             raise PinMapError(f"Pin group {name!r} contains itself ({' > '.join(trail)}).")
         pins: list[str] = []
@@ -123,11 +156,15 @@ class PinMap:
             pins.extend(p for p in self._resolve(reference, (*trail, name)) if p not in pins)
         return pins
 
+    def _is_relay(self, name: str) -> bool:
+        return name in self.site_relays or name in self.system_relays
+
     def slots(self, pins: Iterable[str], sites: Iterable[int]) -> Iterator[Slot]:
-        """Yield where each pin lands on each site; system pins once, on site -1."""
+        """Yield where each pin or relay lands on each site; system ones once, on site -1."""
         site_list = list(sites)
         for pin in pins:
-            pin_sites = [SITE_SYSTEM_PINS] if pin in self.system_pins else site_list
+            system = pin in self.system_pins or pin in self.system_relays
+            pin_sites = [SITE_SYSTEM_PINS] if system else site_list
             for site in pin_sites:
                 connection = self.connections.get((pin, site))
                 if connection is not None:
@@ -156,7 +193,7 @@ class PinMap:
         }
         return sorted(
             ((self.instruments[name], channel) for name, channel in found),
-            key=lambda item: (item[0].name, _channel_order(item[1])),
+            key=lambda item: (item[0].name, channel_order(item[1])),
         )
 
 
@@ -182,6 +219,13 @@ def parse(xml: str) -> PinMap:
         if kind not in ("DUTPin", "SystemPin"):
             raise PinMapError(_where(element, "expected <DUTPin> or <SystemPin>"))
         (dut_pins if kind == "DUTPin" else system_pins).append(_attribute(element, "name"))
+    site_relays: list[str] = []
+    system_relays: list[str] = []
+    for element in _children(root, "Relays"):
+        kind = _local(element.tag)
+        if kind not in ("SiteRelay", "SystemRelay"):
+            raise PinMapError(_where(element, "expected <SiteRelay> or <SystemRelay>"))
+        (site_relays if kind == "SiteRelay" else system_relays).append(_attribute(element, "name"))
     pin_groups = {
         _attribute(group, "name"): [
             _attribute(reference, "pin")
@@ -190,8 +234,30 @@ def parse(xml: str) -> PinMap:
         ]
         for group in _children(root, "PinGroups")
     }
+    relay_groups: list[str] = []
+    for group in _children(root, "RelayGroups"):
+        name = _attribute(group, "name")
+        if name in pin_groups:
+            raise PinMapError(_where(group, f"group {name!r} is defined twice"))
+        relay_groups.append(name)
+        pin_groups[name] = [
+            _attribute(reference, "relay")
+            for reference in group
+            if _local(reference.tag) == "RelayReference"
+        ]
     sites = [int(_attribute(site, "siteNumber", r"\d+")) for site in _children(root, "Sites")]
-    pin_map = PinMap(instruments, dut_pins, system_pins, pin_groups, sites or [0], {}, multiplexers)
+    pin_map = PinMap(
+        instruments,
+        dut_pins,
+        system_pins,
+        pin_groups,
+        sites or [0],
+        {},
+        multiplexers,
+        site_relays,
+        system_relays,
+        relay_groups,
+    )
     for element in _children(root, "Connections"):
         for connection in _connections(element, pin_map):
             pin_map.connections[(connection.pin, connection.site)] = connection
@@ -242,6 +308,15 @@ def _instrument(element: ElementTree.Element, known: dict[str, Instrument]) -> I
         for channel in channels:
             keys.setdefault(channel, f"{INSTRUMENT_TYPE_NI_DCPOWER}\0{name}")
         return Instrument(name, INSTRUMENT_TYPE_NI_DCPOWER, channels, keys, fully_qualified=True)
+    if kind == "NIDAQmxTask":
+        # Channels are named as NI-DAQmx physical channels, e.g. channelList="Dev1/ai0:3, Dev2/ai0".
+        channels = _physical_channels(element, _attribute(element, "channelList"))
+        return Instrument(name, INSTRUMENT_TYPE_NI_DAQMX, channels)
+    if kind == "NIRelayDriverModule":
+        # Control lines are K0, K1, ... as NI's pin maps name them.
+        count = int(_attribute(element, "numberOfControlLines", r"\d+"))
+        lines = tuple(f"K{n}" for n in range(count))
+        return Instrument(name, INSTRUMENT_TYPE_NI_RELAY_DRIVER, lines)
     if kind in SINGLE_SESSION_TYPES:
         count = int(element.get("numberOfChannels") or element.get("numberOfControlLines") or 1)
         return Instrument(name, SINGLE_SESSION_TYPES[kind], tuple(str(n) for n in range(count)))
@@ -250,23 +325,39 @@ def _instrument(element: ElementTree.Element, known: dict[str, Instrument]) -> I
 
 def _connections(element: ElementTree.Element, pin_map: PinMap) -> Iterator[Connection]:
     kind = _local(element.tag)
-    if kind not in ("Connection", "SystemConnection", "MultiplexedConnection"):
+    if kind not in CONNECTIONS:
         raise PinMapError(
             _where(
                 element,
-                f"connection element <{kind}> is not supported here (supported: <Connection>, "
-                "<SystemConnection>, <MultiplexedConnection>)",
+                f"connection element <{kind}> is not supported here (supported: "
+                f"{', '.join(f'<{c}>' for c in CONNECTIONS)})",
             )
         )
-    instrument_name = _attribute(element, "instrument")
-    channel = _attribute(element, "channel")
+    relay = kind in ("RelayConnection", "SystemRelayConnection")
+    instrument_name = _attribute(element, "relayDriverModule" if relay else "instrument")
+    channel = _attribute(element, "controlLine" if relay else "channel")
     instrument = pin_map.instruments.get(instrument_name)
     if instrument is None:
         raise PinMapError(_where(element, f"instrument {instrument_name!r} is not defined"))
+    if relay and instrument.type_id != INSTRUMENT_TYPE_NI_RELAY_DRIVER:
+        raise PinMapError(_where(element, f"{instrument_name!r} is not an <NIRelayDriverModule>"))
     if channel not in instrument.channels:
         raise PinMapError(
             _where(element, f"instrument {instrument_name!r} has no channel {channel!r}")
         )
+    if kind == "RelayConnection":
+        name = _attribute(element, "relay")
+        if name not in pin_map.site_relays:
+            raise PinMapError(_where(element, f"{name!r} is not a site relay"))
+        for site in _sites(element, pin_map):
+            yield Connection(name, site, instrument_name, channel)
+        return
+    if kind == "SystemRelayConnection":
+        name = _attribute(element, "relay")
+        if name not in pin_map.system_relays:
+            raise PinMapError(_where(element, f"{name!r} is not a system relay"))
+        yield Connection(name, SITE_SYSTEM_PINS, instrument_name, channel)
+        return
     if kind == "MultiplexedConnection":
         yield from _routes(element, pin_map, instrument_name, channel)
         return
@@ -301,6 +392,10 @@ def _routes(
 def _dut_pin_sites(element: ElementTree.Element, pin: str, pin_map: PinMap) -> list[int]:
     if pin not in pin_map.dut_pins:
         raise PinMapError(_where(element, f"{pin!r} is not a DUT pin"))
+    return _sites(element, pin_map)
+
+
+def _sites(element: ElementTree.Element, pin_map: PinMap) -> list[int]:
     sites = []
     for site_text in _attribute(element, "siteNumber", r"\d+(\s*,\s*\d+)*").split(","):
         site = int(site_text)
@@ -347,5 +442,23 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _channel_order(channel: str) -> tuple[int, str]:
-    return (int(channel), "") if channel.isdigit() else (1 << 30, channel)
+def _physical_channels(element: ElementTree.Element, text: str) -> tuple[str, ...]:
+    """Expand an NI-DAQmx channel list: "Dev1/ai0:2, Dev2/ai0" names four channels."""
+    channels: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        found = re.fullmatch(r"(.*?)(\d+):(\d+)", part)
+        if found is None:
+            if not part:
+                raise PinMapError(_where(element, f"channelList={text!r} has an empty entry"))
+            channels.append(part)
+            continue
+        prefix, first, last = found.group(1), int(found.group(2)), int(found.group(3))
+        step = 1 if last >= first else -1
+        channels.extend(f"{prefix}{n}" for n in range(first, last + step, step))
+    return tuple(channels)
+
+
+def channel_order(channel: str) -> tuple[str | int, ...]:
+    """Order channels naturally: 0 < 2 < 10, K1 < K10, Dev1/ai2 < Dev1/ai10."""
+    parts = re.split(r"(\d+)", channel)
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))

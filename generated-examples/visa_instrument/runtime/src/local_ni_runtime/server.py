@@ -26,7 +26,7 @@ SESSION_MANAGEMENT_SERVICE = "ni.measurementlink.sessionmanagement.v1.SessionMan
 class LocalRuntime:
     """NI's Discovery, Pin Map and Session Management services and a device server, on one port.
 
-    The device server simulates NI-DCPower and NI-DMM instruments and NI-SWITCH multiplexers.
+    The device server simulates NI's instrument drivers, one module each (`simulated/`).
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -53,7 +53,7 @@ class LocalRuntime:
             (
                 list(device_server.INTERFACES),
                 device_server.SERVICE_CLASS,
-                "NI gRPC Device Server (simulated NI-DCPower, NI-DMM and NI-SWITCH)",
+                "NI gRPC Device Server (simulated drivers)",
             ),
         ):
             self.discovery.register(

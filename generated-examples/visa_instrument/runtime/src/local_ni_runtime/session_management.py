@@ -22,9 +22,10 @@ from ni.measurementlink.sessionmanagement.v1 import session_management_service_p
 from ni.measurementlink.sessionmanagement.v1 import (
     session_management_service_pb2_grpc as pb2_grpc,
 )
+from ni.measurementlink.sessionmanagement.v1.client import INSTRUMENT_TYPE_NI_DAQMX
 from session_pb2 import Session
 
-from .pin_map import PinMap, PinMapError, Slot
+from .pin_map import PinMap, PinMapError, Slot, channel_order
 from .pin_map_service import PinMapServicer
 
 
@@ -95,7 +96,7 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
         if not request.pin_map_context.pin_map_id:
             return pb2.ReserveSessionsResponse()
         pin_map, sites = self._pin_map_and_sites(request.pin_map_context, context)
-        names = list(request.pin_or_relay_names) or pin_map.dut_pins + pin_map.system_pins
+        names = list(request.pin_or_relay_names) or pin_map.everything()
         try:
             pins, groups = pin_map.expand(names)
         except PinMapError as error:
@@ -338,7 +339,7 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
         sessions = []
         for key, members in by_key.items():
             first = members[0].instrument
-            members.sort(key=lambda s: (s.instrument.name, _order(s.channel), s.site, s.pin))
+            members.sort(key=lambda s: (s.instrument.name, channel_order(s.channel), s.site, s.pin))
             if first.fully_qualified:
                 # NI-DCPower: every connected channel of the channel group, fully qualified.
                 resource_name = ", ".join(
@@ -346,12 +347,16 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                 )
             else:
                 resource_name = first.name
-            name = f"{first.type_id}-{resource_name}"
+            # NI names an NI-DAQmx session after its task, the others <type>-<resource>.
+            if first.type_id == INSTRUMENT_TYPE_NI_DAQMX:
+                name = resource_name
+            else:
+                name = f"{first.type_id}-{resource_name}"
             with self._registered_lock:
                 exists = name in self._registered
             channels: list[str] = []
             for slot in members:
-                qualified = slot.instrument.qualified(slot.channel)
+                qualified = slot.channel_name()
                 if qualified not in channels:
                     channels.append(qualified)
             sessions.append(
@@ -365,7 +370,7 @@ class SessionManagementServicer(pb2_grpc.SessionManagementServiceServicer):
                         pb2.ChannelMapping(
                             pin_or_relay_name=slot.pin,
                             site=slot.site,
-                            channel=slot.instrument.qualified(slot.channel),
+                            channel=slot.channel_name(),
                             multiplexer_resource_name=slot.multiplexer,
                             multiplexer_route=slot.route,
                         )
@@ -387,7 +392,3 @@ def _check_timeout(timeout_ms: int, context: grpc.ServicerContext) -> None:
 
 def _duplicates(names: list[str]) -> set[str]:
     return {name for name in names if names.count(name) > 1}
-
-
-def _order(channel: str) -> tuple[int, str]:
-    return (int(channel), "") if channel.isdigit() else (1 << 30, channel)
