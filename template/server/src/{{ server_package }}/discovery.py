@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ni.measurementlink.discovery.v1.client import DiscoveryClient, ServiceInfo, ServiceLocation
 
 _logger = logging.getLogger(__name__)
+# Seconds a stop waits for NI Discovery Service to answer the unregistration: one that
+# accepts the connection and never answers must not hang the stop (Windows gives a
+# closed console 5 s in all).
+UNREGISTER_TIMEOUT = 1.5
 
 
 class ServiceConfigError(Exception):
@@ -63,9 +68,14 @@ def load_service_info(path: Path) -> ServiceInfo:
 
 
 @contextmanager
-def registered(service_info: ServiceInfo, port: int) -> Iterator[None]:
-    """Keep the service registered with NI Discovery Service while the block runs."""
-    client = DiscoveryClient()
+def registered(
+    service_info: ServiceInfo, port: int, client: DiscoveryClient | None = None
+) -> Iterator[None]:
+    """Keep the service registered with NI Discovery Service while the block runs.
+
+    Withdrawing the registration waits at most UNREGISTER_TIMEOUT for an answer.
+    """
+    client = client or DiscoveryClient()
     registration_id = client.register_service(
         service_info, ServiceLocation("localhost", str(port), "")
     )
@@ -74,7 +84,38 @@ def registered(service_info: ServiceInfo, port: int) -> Iterator[None]:
         yield
     finally:
         try:
-            client.unregister_service(registration_id)
-            _logger.info("Unregistered %s from NI Discovery Service.", service_info.service_class)
+            if within(lambda: client.unregister_service(registration_id), UNREGISTER_TIMEOUT):
+                _logger.info("Unregistered %s from NI Discovery Service.", service_info.service_class)
+            else:
+                _logger.warning(
+                    "NI Discovery Service did not answer the unregistration within %.1f s; "
+                    "stopping without it (it drops the registration once the service is gone).",
+                    UNREGISTER_TIMEOUT,
+                )
         except Exception:
             _logger.exception("Could not unregister from NI Discovery Service.")
+
+
+def within(call: Callable[[], object], timeout: float) -> bool:
+    """Run `call` on a daemon thread; return whether it finished within `timeout` seconds.
+
+    Re-raises what `call` raised. A call still waiting is left to the daemon thread,
+    which ends with the process.
+    """
+    finished = threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:  # noqa: BLE001  (handed to the caller)
+            failures.append(error)
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="discovery-unregister", daemon=True).start()
+    if not finished.wait(timeout):
+        return False
+    if failures:
+        raise failures[0]
+    return True

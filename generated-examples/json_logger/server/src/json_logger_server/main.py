@@ -147,10 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with stop_requests() as stopper:
         server.start()
-        try:
-            with ExitStack() as stack:
-                # Runs first on the way out: probes see NOT_SERVING before anything stops.
-                stack.callback(health.enter_graceful_shutdown)
+        # The stop's order: health NOT_SERVING, no new calls, sessions closed, and last
+        # the registration (which the stack, exited after the finally, withdraws).
+        with ExitStack() as stack:
+            try:
                 if service_info is not None:
                     try:
                         stack.enter_context(registered(service_info, port))
@@ -164,13 +164,14 @@ def main(argv: list[str] | None = None) -> int:
                         return 1
                 print(f"listening on {HOST}:{port}", flush=True)
                 stopper.wait()
-        finally:
-            server.stop(grace=SHUTDOWN_GRACE).wait()
-            pool.shutdown(wait=False)
-            still_open = len(registry)
-            failures = registry.close_all()
-            for name, failure in failures:
-                _logger.error("Closing session %s failed: %s", name, failure)
-            closed = still_open - len(failures)
-            _logger.info("Stopped (%s); closed %d session(s).", stopper.reason, closed)
+            finally:
+                health.enter_graceful_shutdown()
+                server.stop(grace=SHUTDOWN_GRACE).wait()
+                pool.shutdown(wait=False)
+                still_open = len(registry)
+                failures = registry.close_all()
+                for name, failure in failures:
+                    _logger.error("Closing session %s failed: %s", name, failure)
+                closed = still_open - len(failures)
+                _logger.info("Stopped (%s); closed %d session(s).", stopper.reason, closed)
     return 0
