@@ -25,7 +25,7 @@ from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grp
 from .admin import SERVICE_NAME as ADMIN_SERVICE
 from .admin import SessionAdminServicer
 from .admin import main as sessions_command
-from .discovery import ServiceConfigError, load_service_info, registered
+from .discovery import AlreadyRunningError, ServiceConfigError, load_service_info, registered
 from .pool import RUNNERS, RunnerPool
 from .resource import CustomInstrumentResource
 from .servicer import CustomInstrumentServicer
@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                 if service_info is not None:
                     try:
                         stack.enter_context(registered(service_info, port))
+                    except AlreadyRunningError as error:
+                        print(f"error: {error}", file=sys.stderr)
+                        return 1
                     except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
                         print(
                             "error: could not register with NI Discovery Service "
