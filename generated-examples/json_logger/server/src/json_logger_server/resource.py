@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import ndjson
 from .errors import InvalidArgumentError
-from .files import open_append, path_problem
+from .files import open_append, path_problem, plain_path
 from .resource_base import JsonLoggerResourceBase
 
 ACCEPTED_SUFFIXES = (".ndjson", ".log", ".txt")
@@ -51,7 +51,8 @@ class JsonLoggerResource(JsonLoggerResourceBase):
                 f"{resource_name!r} has the suffix {path.suffix or '(none)'!r}; "
                 f"accepted suffixes: {', '.join(ACCEPTED_SUFFIXES)}."
             )
-        return os.path.normcase(os.path.realpath(path))
+        # \\?\C:\... and C:\... are one file: one key (files.plain_path).
+        return os.path.normcase(os.path.realpath(plain_path(resource_name)))
 
     @classmethod
     def open(cls, resource_key: str, resource_name: str) -> JsonLoggerResource:
