@@ -19,7 +19,7 @@ set "BASE="
 if exist ".venv\base-python.txt" set /p BASE=<".venv\base-python.txt"
 if not defined BASE goto :redirector
 if not exist "%BASE%" goto :redirector
-set "__PYVENV_LAUNCHER__=%CD%\.venv\Scripts\python.exe"
+set "__PYVENV_LAUNCHER__=%~dp0.venv\Scripts\python.exe"
 "%BASE%" measurement.py %*
 goto :done
 :redirector
