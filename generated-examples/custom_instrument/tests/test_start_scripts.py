@@ -91,6 +91,21 @@ def test_base_python_path_is_written_only_when_cmd_can_read_it_back() -> None:
     assert setup.batch_readable(german, no_short_names) is None
 
 
+STAND_IN = """import os, sys
+print('prefix', sys.prefix)
+print('arguments', sys.argv[1:])
+if sys.platform == 'win32':
+    import ctypes
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(0x1000, False, os.getppid())
+    name = ctypes.create_unicode_buffer(32768)
+    size = ctypes.c_ulong(len(name))
+    kernel32.QueryFullProcessImageNameW(handle, 0, name, ctypes.byref(size))
+    kernel32.CloseHandle(handle)
+    print('parent', name.value)
+"""
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """A service folder: its scripts and requirements.txt, under a path a station may have.
@@ -103,11 +118,9 @@ def folder(tmp_path: Path) -> Path:
     for name in ("venv_setup.py", "start.sh", "start.bat", "install.bat"):
         shutil.copy2(SERVER / name, service / name)
     (service / "requirements.txt").write_text(NOTHING, encoding="utf-8")
-    # Stands in for the server: shows which Python runs it, with what.
-    (service / "serve.py").write_text(
-        "import sys\nprint('prefix', sys.prefix)\nprint('arguments', sys.argv[1:])\n",
-        encoding="utf-8",
-    )
+    # Stands in for the server: shows which Python runs it, with what, and (Windows)
+    # which program started it.
+    (service / "serve.py").write_text(STAND_IN, encoding="utf-8")
     return service
 
 
@@ -134,6 +147,23 @@ def assert_ran_in_the_venv(result: subprocess.CompletedProcess[str], folder: Pat
 def builds(folder: Path) -> int:
     """How many times .venv was built, from the install log."""
     return (folder / "venv-install.log").read_text(encoding="utf-8").count(BUILDING)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder` with its modification time and size."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_a_current_venv_is_used_without_writing_anything(folder: Path) -> None:
+    """What lets another user (NI Discovery Service's) start a .venv an administrator built."""
+    assert set_up(folder).returncode == 0
+    before = snapshot(folder)
+    assert set_up(folder).returncode == 0
+    assert snapshot(folder) == before
 
 
 def test_first_start_builds_and_later_starts_reuse(folder: Path) -> None:
@@ -319,6 +349,10 @@ def test_start_bat_builds_then_runs_with_the_venv_python(folder: Path) -> None:
         env=environment,
     )
     assert_ran_in_the_venv(result, folder)
+    # The real interpreter, started by cmd.exe: not .venv's redirector, whose death at
+    # a console close would end the server before its handler ran.
+    parent = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    assert Path(parent["parent"]).name.lower() == "cmd.exe", parent["parent"]
 
 
 def run_start_bat(folder: Path, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
