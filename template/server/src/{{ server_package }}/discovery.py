@@ -1,7 +1,9 @@
 """Registration with NI Discovery Service, described by the project's .serviceconfig.
 
 Template-owned. Clients find the server by the provided interface and service
-class registered here, so they need no fixed port.
+class registered here, so they need no fixed port. One live instance serves a
+service class on a station: a second one is refused before it registers. A stop
+never waits long on NI Discovery Service: the unregistration has a deadline.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ _logger = logging.getLogger(__name__)
 UNREGISTER_TIMEOUT = 1.5
 
 
-# The registration names the process that serves, so a second instance can say which
-# one runs (NI's tools ignore annotations they do not know).
+# The registration names the process that serves (an annotation of this template's
+# own), so a second instance can say which one runs and skip one left by a killed one.
 PROCESS_ID_ANNOTATION = "session-service/process_id"
 ACTIVE_LOOKUP_TIMEOUT = 5.0  # seconds
 
