@@ -257,8 +257,10 @@ def retire(venv: Path) -> None:
     except OSError as error:
         if is_in_use(error):
             raise InUseError(
-                f"{venv} must be rebuilt, but a running instance of this service uses it "
-                f"({error.strerror}); stop it, then start again"
+                f"{venv} must be rebuilt, but Windows refuses to move it aside "
+                f"({error.strerror}): a running instance of this service uses it, or this "
+                "user may not change this folder. Stop the running instance (or run "
+                "install.bat as the user who installed it), then start again"
             ) from error
         raise
     if sys.platform == "win32":
