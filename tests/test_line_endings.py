@@ -31,7 +31,7 @@ def assert_crlf(path: Path) -> None:
 
 def test_template_and_examples_batch_files_have_crlf() -> None:
     files = batch_files(ROOT / "template") + batch_files(ROOT / "generated-examples")
-    assert len(files) >= 9  # three per example, three in the template
+    assert len(files) >= 24  # six per example, six in the template
     for path in files:
         assert_crlf(path)
 
@@ -45,9 +45,9 @@ def test_a_render_has_crlf_batch_files(copie: Copie) -> None:
     project = render(copie)
     files = batch_files(project)
     assert {path.relative_to(project).as_posix() for path in files} == {
-        "server/start.bat",
-        "examples/nidcpower_measurement/start.bat",
-        "examples/nidmm_measurement/start.bat",
+        f"{folder}/{name}"
+        for folder in ("server", "examples/nidcpower_measurement", "examples/nidmm_measurement")
+        for name in ("start.bat", "install.bat")
     }
     for path in files:
         assert_crlf(path)

@@ -1,0 +1,121 @@
+"""A render's scripts/deploy.py writes folders a Windows station installs offline (issue 24).
+
+Built here on Linux for win_amd64 at every supported Python (3.10-3.14), each
+folder must resolve for Windows with `--no-index` against its own wheelhouse, at
+exactly the versions the render's requirements-dev.lock holds (what its CI tested),
+with the Windows-only dependencies (pywin32, traceloggingdynamic; tzdata for the
+database preset's psycopg) a build machine's own markers would leave out.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from pytest_copie.plugin import Copie
+
+from helpers import render
+
+UV = str(Path(sys.executable).parent / "uv")
+VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+WINDOWS = "x86_64-pc-windows-msvc"
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
+# Each deploy builds two wheels and downloads three wheelhouses from the package index.
+DEPLOY_TIMEOUT = 900
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked(project: Path) -> set[tuple[str, str]]:
+    """(name, version) of every pin in the render's lock."""
+    text = (project / "requirements-dev.lock").read_text(encoding="utf-8")
+    return {(canonical(name), version) for name, version in PIN.findall(text)}
+
+
+def own_names(project: Path) -> set[str]:
+    """The render's own distributions (built by deploy.py, not in the lock)."""
+    names = set()
+    for package in ("client", "server"):
+        text = (project / package / "pyproject.toml").read_text(encoding="utf-8")
+        found = re.search(r'^name\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        assert found, package
+        names.add(canonical(found[1]))
+    return names
+
+
+def deploy(project: Path, destination: Path, version: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "scripts/deploy.py", str(destination)]
+    command += ["--platform", "win_amd64", "--python-version", version]
+    return subprocess.run(
+        command, cwd=project, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT, check=False
+    )
+
+
+def resolve_offline(folder: Path, version: str) -> set[tuple[str, str]]:
+    """What the folder's requirements.txt resolves to for Windows from its wheelhouse alone."""
+    command = [UV, "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--no-index"]
+    command += ["--find-links", "wheelhouse", "--python-platform", WINDOWS]
+    command += ["--python-version", version, "requirements.txt"]
+    result = subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, f"{folder} for Python {version}:\n{result.stderr}"
+    return {(canonical(name), pinned) for name, pinned in PIN.findall(result.stdout)}
+
+
+def wheel_fits(name: str, version: str) -> bool:
+    """Whether a wheel file installs on 64-bit Windows CPython `version`."""
+    python, abi, platform = name[: -len(".whl")].split("-")[-3:]
+    cp = "cp" + version.replace(".", "")
+    return platform in ("win_amd64", "any") and (
+        abi == "none" or abi == cp or (abi == "abi3" and python <= cp) or python.startswith("py")
+    )
+
+
+@pytest.mark.timeout(DEPLOY_TIMEOUT + 300)
+def test_folders_for_windows_install_offline_at_the_locked_versions(
+    copie: Copie, tmp_path: Path
+) -> None:
+    projects = {"json_logger": render(copie), "database": render(copie, {"preset": "database"})}
+    runs = [("json_logger", version) for version in VERSIONS] + [("database", "3.12")]
+
+    def deploy_one(run: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+        preset, version = run
+        return deploy(projects[preset], tmp_path / f"{preset}-{version}", version)
+
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # mostly waiting on the index
+        results = dict(zip(runs, pool.map(deploy_one, runs), strict=True))
+    for (preset, version), result in results.items():
+        assert result.returncode == 0, f"{preset} {version}:\n{result.stdout}{result.stderr}"
+        destination = tmp_path / f"{preset}-{version}"
+        lock = locked(projects[preset])
+        folders = [*(destination / "Services").iterdir(), *(destination / "Measurements").iterdir()]
+        assert len(folders) == 3
+        for folder in folders:
+            assert (folder / ".python-version").read_text(encoding="utf-8").strip() == version
+            resolved = resolve_offline(folder, version)
+            names = {name for name, _ in resolved}
+            # Windows-only dependencies of NI's packages and of stopping.py are there.
+            assert {"pywin32", "traceloggingdynamic"} <= names, folder
+            if preset == "database" and folder.parent.name == "Services":
+                assert "tzdata" in names and "psycopg" in names, folder
+            own = {
+                (name, pinned) for name, pinned in resolved if name in own_names(projects[preset])
+            }
+            assert resolved - own <= lock, (
+                f"{folder}: not the locked versions: {resolved - own - lock}"
+            )
+            wheels = [path.name for path in (folder / "wheelhouse").glob("*.whl")]
+            assert len(wheels) == len(resolved), folder  # exactly what it installs
+            assert all(wheel_fits(name, version) for name in wheels), (folder, wheels)
+            # Every entry is pinned with hashes: pip checks each file it installs.
+            requirements = (folder / "requirements.txt").read_text(encoding="utf-8")
+            entries = [e for e in re.split(r"\n(?=\S)", requirements) if not e.startswith("#")]
+            assert len(entries) == len(resolved), folder
+            assert all("==" in e and "--hash=sha256:" in e for e in entries), folder
