@@ -63,6 +63,13 @@ def test_each_folder_is_self_contained(deployed: Path) -> None:
         for path in folder.rglob("*"):
             assert not path.is_symlink(), path
         assert not (folder / ".venv").exists() and not (folder / "src").exists()
+        # NI's plug-in folder files, and the one Python version the wheelhouse fits.
+        assert (folder / "install.bat").is_file() and (folder / ".serviceignore").is_file()
+        minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        assert (folder / ".python-version").read_text(encoding="utf-8").strip() == minor
+        # Every entry pinned, with hashes: pip checks each file it installs.
+        entries = [line for line in requirements.splitlines() if line and line[0].isalnum()]
+        assert entries and all("==" in line and line.endswith("\\") for line in entries)
     assert any((folders(deployed)[0] / "wheelhouse").glob("visa_instrument_server-*.whl"))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from visa_instrument_server.files import is_sharing_violation, open_append, path_problem
+from visa_instrument_server.files import is_sharing_violation, open_append, path_problem, plain_path
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,10 @@ from visa_instrument_server.files import is_sharing_violation, open_append, path
         "nulls/run.ndjson",
         "caf\u00e9 r\u00e9sum\u00e9.ndjson",
         ".hidden.ndjson",
+        r"C:\Prüfdaten\Linie 3\run.ndjson",
+        r"\\?\C:\logs\run.ndjson",
+        r"\\?\UNC\station\share\run.ndjson",
+        "n" * 248 + ".ndjson",  # 255 characters: the longest name Windows takes
     ],
 )
 def test_names_windows_accepts(path: str) -> None:
@@ -59,6 +63,15 @@ def test_names_windows_accepts(path: str) -> None:
         ("CONOUT$.log", "device CONOUT$"),
         ("logs./run.ndjson", "ends in a space or a dot"),
         ("logs /run.ndjson", "ends in a space or a dot"),
+        (r"\\.\pipe\x", "names a device"),
+        (r"\\.\COM1", "names a device"),
+        ("//./pipe/x", "names a device"),
+        (r"\\?\GLOBALROOT\Device\Null", "names a device"),
+        (r"\\?\Volume{4c1b02c1-d990-11dc-99ae-806e6f6e6963}\run.ndjson", "names a device"),
+        ("n" * 249 + ".ndjson", "a name of 256 characters"),
+        (r"C:\logs" + "\\" + "x" * 300 + r"\run.ndjson", "a name of 300 characters"),
+        # UTF-16 counts: 128 characters outside the BMP are 256 code units.
+        ("\U0001f600" * 128 + ".ndjson", "a name of 263 characters"),
     ],
 )
 def test_names_windows_refuses(path: str, rule: str) -> None:
@@ -95,3 +108,33 @@ def test_open_append_writes_at_the_end_and_reads_back(tmp_path: Path) -> None:
     finally:
         os.close(descriptor)
     assert os.listdir(tmp_path) == ["Mixed_Case.ndjson"]
+
+
+@pytest.mark.parametrize(
+    ("given", "plain"),
+    [
+        (r"\\?\C:\logs\run.ndjson", r"C:\logs\run.ndjson"),
+        (r"\\?\c:\logs\run.ndjson", r"c:\logs\run.ndjson"),
+        ("//?/C:/logs/run.ndjson", r"C:\logs\run.ndjson"),
+        (r"\\?\UNC\station\share\run.ndjson", r"\\station\share\run.ndjson"),
+        (r"C:\logs\run.ndjson", r"C:\logs\run.ndjson"),
+        ("relative/run.ndjson", "relative/run.ndjson"),
+    ],
+)
+def test_long_path_spellings_are_the_plain_path(given: str, plain: str) -> None:
+    """``\\\\?\\C:\\...`` and ``C:\\...`` name one file, so they get one key."""
+    assert plain_path(given) == plain
+
+
+def test_open_append_opens_non_ascii_paths(tmp_path: Path) -> None:
+    """On Windows this needs the wide CreateFileW: the ANSI one cannot name these."""
+    folder = tmp_path / "Prüfdaten" / "Linie 3 \u03a9 \u65e5\u672c"
+    folder.mkdir(parents=True)
+    path = folder / "Lauf \u00e4\u00f6\u00fc \u0416.ndjson"
+    descriptor = open_append(str(path))
+    try:
+        assert os.write(descriptor, b"{}\n") == 3
+    finally:
+        os.close(descriptor)
+    assert path.read_bytes() == b"{}\n"
+    assert [entry.name for entry in folder.iterdir()] == [path.name]

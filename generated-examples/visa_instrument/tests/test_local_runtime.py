@@ -379,7 +379,7 @@ def test_serviceconfig_annotations_register_as_nis_sdk_writes_them(
     }
     config = tmp_path / "probe.serviceconfig"
     config.write_text(json.dumps(shipped), encoding="utf-8")
-    start_server("--service-config", str(config), discovery=True)
+    server = start_server("--service-config", str(config), discovery=True)
 
     found = [
         info
@@ -395,19 +395,30 @@ def test_serviceconfig_annotations_register_as_nis_sdk_writes_them(
         "probe.enabled": "true",
         "probe.nested": '{"b":[1,null],"a":"x"}',
         "ni/service.programminglanguage": "Python",
+        # Ours: which process serves, for a second instance's message (discovery.py).
+        "session-service/process_id": str(server.process.pid),
     }
 
 
 def test_client_follows_a_restarted_server_to_its_new_port(
-    runtime: ServerProcess, start_server: Any, new_resource: Any
+    runtime: ServerProcess, start_server: Any, new_resource: Any, tmp_path: Path
 ) -> None:
-    connection = ServiceConnection(SERVICE)  # resolved once, then cached
-    first = start_server(discovery=True)
+    # A class of its own: the module's registered server holds the shipped one, and a
+    # second live instance of a class is refused (one service per station).
+    shipped = json.loads(
+        (PROJECT / "server" / "VisaInstrument.serviceconfig").read_text(encoding="utf-8")
+    )
+    shipped["services"][0]["serviceClass"] += "RestartProbe"
+    config = tmp_path / "restart.serviceconfig"
+    config.write_text(json.dumps(shipped), encoding="utf-8")
+    identity = SERVICE._replace(service_class=shipped["services"][0]["serviceClass"])
+    connection = ServiceConnection(identity)  # resolved once, then cached
+    first = start_server("--service-config", str(config), discovery=True)
     with VisaInstrumentClient(new_resource(), connection=connection) as session:
         assert session.new_session
     assert connection.address == first.address
     first.stop()
-    second = start_server(discovery=True)
+    second = start_server("--service-config", str(config), discovery=True)
     with VisaInstrumentClient(new_resource(), connection=connection) as session:
         assert session.new_session  # the stale address failed, and the retry found the new one
     assert connection.address == second.address != first.address

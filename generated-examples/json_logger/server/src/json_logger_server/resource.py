@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from . import ndjson
 from .errors import InvalidArgumentError
-from .files import path_problem
+from .files import path_problem, plain_path
 from .resource_base import JsonLoggerResourceBase
 
 ACCEPTED_SUFFIXES = (".ndjson", ".log", ".txt")
@@ -54,7 +54,8 @@ class JsonLoggerResource(JsonLoggerResourceBase):
                 f"{resource_name!r} has the suffix {suffix or '(none)'!r}; "
                 f"accepted suffixes: {', '.join(ACCEPTED_SUFFIXES)}."
             )
-        return os.path.normcase(os.path.realpath(resource_name))
+        # \\?\C:\... and C:\... are one file: one key (files.plain_path).
+        return os.path.normcase(os.path.realpath(plain_path(resource_name)))
 
     @classmethod
     def open(cls, resource_key: str, resource_name: str) -> JsonLoggerResource:

@@ -6,10 +6,14 @@ NUL or a closed pipe), so stopping never depends on stdin. A process stops on:
 
 - POSIX: SIGINT or SIGTERM;
 - Windows: Ctrl+C, Ctrl+Break (what `GenerateConsoleCtrlEvent` sends to a process
-  group), closing the console window, log-off and shutdown, all through
-  SetConsoleCtrlHandler (pywin32). After a close, log-off or shutdown event
-  Windows ends the process as soon as the handler returns, so the handler waits
-  until the process has cleaned up (`Stopper.finished`), at most CLEANUP_SECONDS;
+  group) and closing the console window, through SetConsoleCtrlHandler (pywin32).
+  After a close Windows ends the process as soon as the handler returns, so the
+  handler waits until the process has cleaned up (`Stopper.finished`), at most
+  CLEANUP_SECONDS. That needs the real interpreter: run through .venv's
+  python.exe redirector, the redirector dies at the close and its job ends the
+  server with it (start.bat runs the real one). Log-off and shutdown are handled
+  the same way, but Windows does not send them to console programs that load
+  user32.dll, which pywin32 does: they are not clean stops;
 - Enter, only when stdin is a real console (GetConsoleMode on Windows, a terminal
   on POSIX). End of input never stops the process.
 

@@ -25,7 +25,7 @@ from visa_instrument_client.stubs import visa_instrument_pb2_grpc as pb2_grpc
 from .admin import SERVICE_NAME as ADMIN_SERVICE
 from .admin import SessionAdminServicer
 from .admin import main as sessions_command
-from .discovery import ServiceConfigError, load_service_info, registered
+from .discovery import AlreadyRunningError, ServiceConfigError, load_service_info, registered
 from .pool import RUNNERS, RunnerPool
 from .resource import VisaInstrumentResource
 from .servicer import VisaInstrumentServicer
@@ -147,13 +147,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with stop_requests() as stopper:
         server.start()
-        try:
-            with ExitStack() as stack:
-                # Runs first on the way out: probes see NOT_SERVING before anything stops.
-                stack.callback(health.enter_graceful_shutdown)
+        # The stop's order: health NOT_SERVING, no new calls, sessions closed, and last
+        # the registration (which the stack, exited after the finally, withdraws).
+        with ExitStack() as stack:
+            try:
                 if service_info is not None:
                     try:
                         stack.enter_context(registered(service_info, port))
+                    except AlreadyRunningError as error:
+                        print(f"error: {error}", file=sys.stderr)
+                        return 1
                     except Exception as error:  # noqa: BLE001  (the SDK raises several kinds)
                         print(
                             "error: could not register with NI Discovery Service "
@@ -164,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
                         return 1
                 print(f"listening on {HOST}:{port}", flush=True)
                 stopper.wait()
-        finally:
-            server.stop(grace=SHUTDOWN_GRACE).wait()
-            pool.shutdown(wait=False)
-            still_open = len(registry)
-            failures = registry.close_all()
-            for name, failure in failures:
-                _logger.error("Closing session %s failed: %s", name, failure)
-            closed = still_open - len(failures)
-            _logger.info("Stopped (%s); closed %d session(s).", stopper.reason, closed)
+            finally:
+                health.enter_graceful_shutdown()
+                server.stop(grace=SHUTDOWN_GRACE).wait()
+                pool.shutdown(wait=False)
+                still_open = len(registry)
+                failures = registry.close_all()
+                for name, failure in failures:
+                    _logger.error("Closing session %s failed: %s", name, failure)
+                closed = still_open - len(failures)
+                _logger.info("Stopped (%s); closed %d session(s).", stopper.reason, closed)
     return 0
