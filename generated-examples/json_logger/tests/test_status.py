@@ -19,6 +19,7 @@ SERVICE_ERRORS = [
     (errors.FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.UnimplementedError, grpc.StatusCode.UNIMPLEMENTED),
     (errors.ResourceExhaustedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.DataLossError, grpc.StatusCode.DATA_LOSS),
 ]
 
 
@@ -69,6 +70,32 @@ def test_running_out_of_descriptors_is_resource_exhausted_counting_sessions(
     )
     assert f"with {said}." in details
     assert "ulimit -n" in details
+
+
+@pytest.mark.parametrize(
+    ("number", "says"),
+    [
+        (errno.ENAMETOOLONG, "longer than the file system allows"),
+        (errno.ENXIO, "a socket or a device"),
+    ],
+)
+def test_a_name_the_file_system_cannot_open_is_invalid_argument(number: int, says: str) -> None:
+    code, details = status_for("Open", OSError(number, "why", "z" * 5000), 0)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert says in details and "(5,000 characters)" in details and len(details) < 400
+
+
+def test_a_long_message_is_cut_saying_so() -> None:
+    code, details = status_for("Read", errors.InvalidArgumentError("w" * 20_000), 0)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details.endswith("... (cut from 20,000 characters)") and len(details) < 2100
+    assert status_for("Read", KeyError("k" * 20_000), 0)[1].endswith("characters)")
+
+
+def test_shown_quotes_a_callers_string_cut_to_a_few_hundred_characters() -> None:
+    assert errors.shown("short") == "'short'"
+    long = errors.shown("a" * 17_000)
+    assert long == repr("a" * errors.SHOWN_CHARACTERS) + "... (17,000 characters)"
 
 
 @pytest.mark.parametrize(
