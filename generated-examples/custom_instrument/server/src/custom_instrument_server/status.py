@@ -20,6 +20,7 @@ import errno
 import functools
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
@@ -93,7 +94,9 @@ def status_for(rpc: str, error: Exception, open_sessions: int) -> tuple[grpc.Sta
             "needed, or raise the open-file limit of the server's process (ulimit -n, "
             "RLIMIT_NOFILE) or of the system."
         )
-    _logger.error("%s failed", rpc, exc_info=error)
+    # The traceback without the exception's own text, which may quote megabytes a caller sent.
+    where = "".join(traceback.format_tb(error.__traceback__))
+    _logger.error("%s failed: %s\n%s", rpc, _cut(f"{type(error).__name__}: {error}"), where)
     return grpc.StatusCode.INTERNAL, _cut(f"{rpc} failed: {type(error).__name__}: {error}")
 
 

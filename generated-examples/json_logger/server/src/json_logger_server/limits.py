@@ -63,7 +63,7 @@ def ensure_descriptor_headroom(open_sessions: int) -> None:
         f"No new session: the server has {used} of its {limit} file descriptors open "
         f"(RLIMIT_NOFILE) with {open_sessions} session{plural} open, and keeps the last "
         f"{headroom(limit)} for client connections. Close sessions no longer needed, or "
-        "raise the limit of the server's process and restart it: the hard limit "
+        "raise the open-file limit of the server's process and restart it: the hard limit "
         "(`ulimit -Hn`; LimitNOFILE= in a systemd unit; nofile in "
         "/etc/security/limits.conf), which the server takes as its soft limit when it starts."
     )

@@ -566,10 +566,9 @@ class SQLiteDatabase:
         given = Path(path)
         try:
             os.stat(path)
-        except FileNotFoundError:
-            pass  # created below
-        except OSError as error:
-            if error.errno == errno.ENAMETOOLONG:
+        except OSError as error:  # a missing file is created below
+            # Windows: ERROR_FILENAME_EXCED_RANGE (206), which Python maps to ENOENT.
+            if error.errno == errno.ENAMETOOLONG or getattr(error, "winerror", None) == 206:
                 raise InvalidArgumentError(
                     f"Cannot open {where}: a name in its path is longer than the file system "
                     f"allows ({error.strerror}). Choose a shorter name."
