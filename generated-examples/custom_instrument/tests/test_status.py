@@ -75,8 +75,8 @@ def test_running_out_of_descriptors_is_resource_exhausted_counting_sessions(
 @pytest.mark.parametrize(
     ("number", "says"),
     [
-        (errno.ENAMETOOLONG, "longer than the file system allows"),
-        (errno.ENXIO, "a socket or a device"),
+        (errno.ENAMETOOLONG, "longer than the file system allows (why). Choose a shorter"),
+        (errno.ENXIO, "a socket or a device, not a file (why). Name a regular file."),
     ],
 )
 def test_a_name_the_file_system_cannot_open_is_invalid_argument(number: int, says: str) -> None:

@@ -5,8 +5,11 @@ Each test runs a real server process and looks only at what callers see.
 
 from __future__ import annotations
 
+import functools
+import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -137,3 +140,18 @@ def test_at_the_open_file_limit_new_sessions_are_refused_and_connections_still_a
     finally:
         for channel in channels:
             channel.close()
+
+
+def test_a_log_path_that_names_a_socket_or_a_name_too_long_is_invalid_argument(
+    stub: pb2_grpc.JsonLoggerStub, tmp_path: Path
+) -> None:
+    paths = [tmp_path / ("n" * 300 + ".ndjson")]
+    if hasattr(socket, "AF_UNIX") and sys.platform != "win32":
+        listening = socket.socket(socket.AF_UNIX)
+        listening.bind(str(tmp_path / "socket.ndjson"))  # opening it: ENXIO
+        (tmp_path / "link.ndjson").symlink_to(tmp_path / "socket.ndjson")
+        paths += [tmp_path / "socket.ndjson", tmp_path / "link.ndjson"]
+    for path in paths:
+        error = status_of(functools.partial(initialize, stub, str(path)))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (path, error.details())
+        assert len(error.details() or "") < 1000

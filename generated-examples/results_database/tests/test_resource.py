@@ -36,6 +36,7 @@ from grpc_health.v1 import health_pb2
 from results_database_client import ResultsDatabaseClient
 from results_database_client.stubs import results_database_pb2 as pb2
 from results_database_client.stubs import results_database_pb2_grpc as pb2_grpc
+from results_database_server import resource as resource_module
 from results_database_server.resource import (
     CONNECT_TIMEOUT_SECONDS,
     STATEMENT_TIMEOUT_MS,
@@ -997,6 +998,20 @@ def test_a_database_on_this_computer_uses_wal(stub: Stub, tmp_path: Path) -> Non
     connection.close()
     close(stub, session_name)
     assert mode == "wal"
+
+
+def test_a_database_on_a_network_file_system_gets_a_rollback_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No network mount here: the OS's answer is given, the opening is the server's own.
+    monkeypatch.setattr(resource_module, "on_network", lambda path: True)
+    path = tmp_path / "shared.db"
+    database = resource_module.SQLiteDatabase.open(str(path), "the database")
+    database.close()
+    with sqlite3.connect(path) as connection:
+        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    connection.close()
+    assert mode == "delete"
 
 
 @pytest.mark.skipif(not Path("/proc/self/mountinfo").exists(), reason="no /proc/self/mountinfo")

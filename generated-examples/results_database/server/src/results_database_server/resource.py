@@ -456,8 +456,8 @@ def _sqlite_refusal(where: str, doing: str, error: sqlite3.Error) -> ServiceErro
     for primary, (phrase, refusal) in _SQLITE_CODES.items():
         if (code is not None and code & 0xFF == primary) or (code is None and phrase in text):
             kind = refusal
-    if kind is PermissionDeniedError and (code or 0) & 0xFF == 14 or "unable to open" in text:
-        # CANTOPEN: at the process's descriptor limit SQLite says no more than this.
+    cantopen = code & 0xFF == 14 if code is not None else "unable to open" in text
+    if cantopen:  # at the process's descriptor limit SQLite says no more than CANTOPEN
         try:
             os.close(os.open(os.devnull, os.O_RDONLY))
         except OSError as probe:
@@ -522,7 +522,7 @@ def is_network_location(
 
         full = path
         if full.startswith("\\\\?\\") and not full.upper().startswith("\\\\?\\UNC\\"):
-            full = full[4:]  # \\\\?\\C:\\... is C:\\...
+            full = full[4:]  # a drive's long form: \\?\C:\... is C:\...
         if full.upper().startswith(("\\\\?\\UNC\\", "//?/UNC/")):
             return True
         drive, _ = ntpath.splitdrive(full)

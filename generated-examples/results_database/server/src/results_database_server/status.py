@@ -36,8 +36,11 @@ _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 # What the caller named cannot be opened as asked: a name or path component longer
 # than the file system takes, or a socket or device (such as under /proc) by that name.
 _BAD_NAMES = {
-    errno.ENAMETOOLONG: "a name in the path is longer than the file system allows",
-    errno.ENXIO: "it names a socket or a device, not a file",
+    errno.ENAMETOOLONG: (
+        "a name in the path is longer than the file system allows",
+        "Choose a shorter name (most file systems take up to 255 bytes a name).",
+    ),
+    errno.ENXIO: ("it names a socket or a device, not a file", "Name a regular file."),
 }
 # The most characters of a status message (gRPC clients refuse metadata above about 8 KB).
 MESSAGE_CHARACTERS = 2000
@@ -81,9 +84,9 @@ def status_for(rpc: str, error: Exception, open_sessions: int) -> tuple[grpc.Sta
         )
     if isinstance(error, OSError) and error.errno in _BAD_NAMES:
         _logger.info("%s: %s", rpc, _cut(str(error)))
+        why, advice = _BAD_NAMES[error.errno]
         return grpc.StatusCode.INVALID_ARGUMENT, _cut(
-            f"{rpc}: cannot open {shown(str(error.filename))}: {_BAD_NAMES[error.errno]} "
-            f"({error.strerror}). Name a regular file with a shorter path."
+            f"{rpc}: cannot open {shown(str(error.filename))}: {why} ({error.strerror}). {advice}"
         )
     if isinstance(error, OSError) and error.errno in _OUT_OF_DESCRIPTORS:
         _logger.warning("%s: out of file descriptors, %d sessions open", rpc, open_sessions)
