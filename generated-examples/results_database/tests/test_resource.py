@@ -853,6 +853,14 @@ def test_a_name_longer_than_the_file_system_allows_is_invalid_argument(
     assert "longer than the file system allows" in (error.details() or "")
 
 
+def test_a_long_path_is_quoted_shortened(stub: Stub, tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["d" * 250] * 12) / "a.db"  # 3,000 characters, no such folder
+    error = status_of(lambda: initialize(stub, sqlite_url(deep)))
+    details = error.details() or ""
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "does not exist" in details and "characters)" in details and len(details) < 1000
+
+
 def test_a_database_that_lost_its_results_table_is_data_loss(stub: Stub, tmp_path: Path) -> None:
     path = tmp_path / "dropped.db"
     close(stub, initialize(stub, sqlite_url(path)).session_name)

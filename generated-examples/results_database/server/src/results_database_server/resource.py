@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .errors import (
+    SHOWN_CHARACTERS,
     AbortedError,
     DataLossError,
     FailedPreconditionError,
@@ -95,9 +96,9 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
         url = DatabaseUrl.parse(resource_name)
         database: Database
         if url.parameters is None:
-            database = SQLiteDatabase.open(url.path or "", url.key)
+            database = SQLiteDatabase.open(url.path or "", _brief(url.key))
         else:
-            database = PostgreSQLDatabase(url.parameters, url.key)
+            database = PostgreSQLDatabase(url.parameters, _brief(url.key))
         return cls(resource_key, database)
 
     def close(self) -> None:
@@ -254,6 +255,13 @@ def _masked(text: str) -> str:
     if colon < 0:
         return text
     return f"{text[: colon + 1]}***{text[at:]}"
+
+
+def _brief(key: str) -> str:
+    """`key` as messages name the database: cut to a few hundred characters, saying so."""
+    if len(key) <= SHOWN_CHARACTERS:
+        return key
+    return f"{key[:SHOWN_CHARACTERS]}... ({len(key):,} characters)"
 
 
 def _shown_url(text: str) -> str:
@@ -575,7 +583,7 @@ class SQLiteDatabase:
                 ) from None
         if not given.parent.is_dir():
             raise InvalidArgumentError(
-                f"Cannot open {where}: the directory {str(given.parent)!r} does not exist. "
+                f"Cannot open {where}: the directory {shown(str(given.parent))} does not exist. "
                 "Create it first or choose a file in an existing directory."
             )
         if given.is_dir():
