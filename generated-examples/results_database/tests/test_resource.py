@@ -805,6 +805,25 @@ def test_a_statement_over_statement_timeout_is_aborted_and_the_session_serves_on
     close(stub, session_name)
 
 
+def test_a_statement_still_running_at_the_callers_deadline_is_cancelled(
+    stub: Stub, new_postgresql: NewDatabase
+) -> None:
+    url = new_postgresql() + "?options=-c%20statement_timeout%3D0"  # no bound on the server
+    session_name = initialize(stub, url).session_name
+    with connect_to(url) as other, other.transaction():
+        other.execute("LOCK TABLE results IN SHARE MODE")  # INSERT waits for it, SELECT not
+        request = pb2.LogResultRequest(session_name=session_name, measurement_name="blocked")
+        error = status_of(lambda: stub.LogResult(request, timeout=3))
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        # The lock is still held: the session answers again only because the server
+        # cancelled the INSERT at the caller's deadline (60 s: a guard, not a measure).
+        rows = stub.QueryResults(pb2.QueryResultsRequest(session_name=session_name), timeout=60)
+        assert list(rows.rows) == []
+    log(stub, session_name, "after")
+    assert [row["measurement_name"] for row in query(stub, session_name)] == ["after"]
+    close(stub, session_name)
+
+
 # ---------------------------------------------------------------------------
 # The status that says what to do
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from .errors import InvalidArgumentError
 from .limits import ensure_descriptor_headroom
 from .resource import CustomInstrumentResource as Resource
 from .sessions import SessionRegistry
-from .status import answers_errors, calling
+from .status import answers_errors
 
 
 class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
@@ -45,13 +45,9 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
 
         def open_resource(session_name: str) -> Resource:
             ensure_descriptor_headroom(len(self._registry))  # leave descriptors for connections
-            with calling(context):  # status.caller_time_left() answers for this caller
-                resource = Resource.open(
-                    key,
-                    name,
-                    protocol=request.protocol,
-                    register_map_path=request.register_map_path,
-                )
+            resource = Resource.open(
+                key, name, protocol=request.protocol, register_map_path=request.register_map_path
+            )
             return _in_session(resource, session_name)
 
         session, new_session = self._registry.initialize(

@@ -18,7 +18,7 @@ from .errors import InvalidArgumentError
 from .limits import ensure_descriptor_headroom
 from .resource import JsonLoggerResource as Resource
 from .sessions import SessionRegistry
-from .status import answers_errors, calling
+from .status import answers_errors
 
 
 class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
@@ -46,8 +46,7 @@ class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
 
         def open_resource(session_name: str) -> Resource:
             ensure_descriptor_headroom(len(self._registry))  # leave descriptors for connections
-            with calling(context):  # status.caller_time_left() answers for this caller
-                resource = Resource.open(key, name)
+            resource = Resource.open(key, name)
             return _in_session(resource, session_name)
 
         session, new_session = self._registry.initialize(

@@ -118,30 +118,21 @@ def _described(error: OSError) -> str:
     return f"[Errno {error.errno}] {error.strerror}: {' -> '.join(names)}"
 
 
+# The context of the RPC each thread is answering (set by `answers_errors`).
 _caller = threading.local()
+# A deadline further away than this is no deadline (gRPC gives a far future for none).
+_NO_DEADLINE_S = 1e6
 
 
 def caller_time_left() -> float | None:
-    """Seconds until the deadline of the RPC this thread runs, or None without one.
+    """Seconds until the deadline of the RPC this thread is answering, or None without one.
 
-    Set while the Initialize RPC runs (see `calling`), so that opening a resource can stop
-    waiting once the caller has stopped waiting for it.
+    A resource can stop waiting (a connect, a statement) once its caller has
+    stopped waiting for the answer.
     """
     context: grpc.ServicerContext | None = getattr(_caller, "context", None)
-    return None if context is None else context.time_remaining()
-
-
-class calling:  # noqa: N801  (used as a context manager, like a function)
-    """For the with-block, make `caller_time_left` answer for `context`."""
-
-    def __init__(self, context: grpc.ServicerContext) -> None:
-        self._context = context
-
-    def __enter__(self) -> None:
-        _caller.context = self._context
-
-    def __exit__(self, *exc_info: object) -> None:
-        _caller.context = None
+    left = None if context is None else context.time_remaining()
+    return None if left is None or left > _NO_DEADLINE_S else left
 
 
 def answers_errors(
@@ -152,6 +143,7 @@ def answers_errors(
 
     @functools.wraps(handler)
     def wrapper(servicer: ServicerT, request: RequestT, context: grpc.ServicerContext) -> ResponseT:
+        _caller.context = context  # for caller_time_left(); the thread's next RPC replaces it
         try:
             return handler(servicer, request, context)
         except Exception as error:  # noqa: BLE001  (every failure gets a status)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import itertools
 import json
 import logging
 import math
@@ -840,6 +841,73 @@ class _Attempts:
 _attempts = _Attempts()
 
 
+class _Cancels:
+    """One thread that cancels PostgreSQL statements still running at their caller's deadline.
+
+    statement_timeout bounds every statement on the server's side; a caller with a
+    shorter gRPC deadline has its statement cancelled then (a cancel request, as
+    psycopg's cancel_safe sends it), so its session is free again for the others.
+    Only running statements are tracked: at most one per session.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running: dict[int, tuple[float, Any]] = {}  # number -> (deadline, connection)
+        self._cancelling: dict[int, threading.Event] = {}
+        self._numbers = itertools.count()
+        self._started = False
+
+    def run_by_deadline(self, connection: Any, work: Callable[[Any], T]) -> T:
+        """Return `work(connection)`, cancelled if the caller's deadline passes first."""
+        left = caller_time_left()
+        if left is None:
+            return work(connection)
+        number = next(self._numbers)
+        with self._changed:
+            self._running[number] = (time.monotonic() + left, connection)
+            if not self._started:
+                self._started = True
+                threading.Thread(
+                    target=self._watch, name="statement-deadlines", daemon=True
+                ).start()
+            self._changed.notify()
+        try:
+            return work(connection)
+        finally:
+            with self._changed:
+                del self._running[number]
+                cancelling = self._cancelling.get(number)
+            if cancelling is not None:
+                cancelling.wait()  # the session's next statement must not meet this cancel
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                while True:
+                    now = time.monotonic()
+                    due = {
+                        n: at for n, (at, _) in self._running.items() if n not in self._cancelling
+                    }
+                    late = [n for n, at in due.items() if at <= now]
+                    if late:
+                        break
+                    self._changed.wait(min(due.values()) - now if due else None)
+                number = late[0]
+                connection = self._running[number][1]
+                done = self._cancelling[number] = threading.Event()
+            try:
+                connection.cancel_safe(timeout=CONNECT_TIMEOUT_SECONDS)
+            except Exception as error:  # noqa: BLE001  (statement_timeout still bounds it)
+                _logger.info("Cancelling a statement past its caller's deadline failed: %s", error)
+            finally:
+                with self._changed:
+                    del self._cancelling[number]
+                done.set()
+
+
+_cancels = _Cancels()
+
+
 def connection_parameters(parameters: Mapping[str, str]) -> dict[str, str]:
     """Return `parameters` with this service's defaults: connect_timeout, statement_timeout."""
     given = dict(parameters)
@@ -934,7 +1002,7 @@ class PostgreSQLDatabase:
             self._connection = self._connect()
         assert self._connection is not None
         try:
-            return work(self._connection)
+            return _cancels.run_by_deadline(self._connection, work)
         except psycopg.Error as error:
             dropped = self._connection.closed or self._connection.broken
             if not dropped or reconnected:
@@ -951,7 +1019,7 @@ class PostgreSQLDatabase:
                 f"again: {error}"
             ) from None
         try:
-            return work(self._connection)
+            return _cancels.run_by_deadline(self._connection, work)
         except psycopg.Error as error:
             raise _postgresql_refusal(self._where, doing, error) from None
 
