@@ -85,6 +85,14 @@ def test_a_name_the_file_system_cannot_open_is_invalid_argument(number: int, say
     assert says in details and "(5,000 characters)" in details and len(details) < 400
 
 
+def test_a_name_windows_finds_too_long_is_invalid_argument() -> None:
+    error = FileNotFoundError(errno.ENOENT, "The filename or extension is too long", "x.ndjson")
+    error.winerror = 206  # type: ignore[attr-defined,unused-ignore]
+    code, details = status_for("Open", error, 0)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "longer than the file system allows" in details
+
+
 def test_a_long_message_is_cut_saying_so() -> None:
     code, details = status_for("Read", errors.InvalidArgumentError("w" * 20_000), 0)
     assert code == grpc.StatusCode.INVALID_ARGUMENT

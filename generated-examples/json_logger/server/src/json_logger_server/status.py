@@ -42,6 +42,8 @@ _BAD_NAMES = {
     ),
     errno.ENXIO: ("it names a socket or a device, not a file", "Name a regular file."),
 }
+# ERROR_FILENAME_EXCED_RANGE, which Python's OSError maps to ENOENT.
+_NAME_TOO_LONG_ON_WINDOWS = 206
 # The most characters of a status message (gRPC clients refuse metadata above about 8 KB).
 MESSAGE_CHARACTERS = 2000
 
@@ -82,9 +84,11 @@ def status_for(rpc: str, error: Exception, open_sessions: int) -> tuple[grpc.Sta
             f"{rpc}: the operating system refused access: {_described(error)}. "
             "Grant the server's user access or choose another resource."
         )
-    if isinstance(error, OSError) and error.errno in _BAD_NAMES:
+    if isinstance(error, OSError) and (
+        error.errno in _BAD_NAMES or getattr(error, "winerror", None) == _NAME_TOO_LONG_ON_WINDOWS
+    ):
         _logger.info("%s: %s", rpc, _cut(str(error)))
-        why, advice = _BAD_NAMES[error.errno]
+        why, advice = _BAD_NAMES.get(error.errno or 0, _BAD_NAMES[errno.ENAMETOOLONG])
         return grpc.StatusCode.INVALID_ARGUMENT, _cut(
             f"{rpc}: cannot open {shown(str(error.filename))}: {why} ({error.strerror}). {advice}"
         )
