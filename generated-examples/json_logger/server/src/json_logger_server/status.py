@@ -186,7 +186,7 @@ def _tolerant(parse: Callable[[bytes], Any], message: str) -> Callable[[bytes], 
 
 
 class _Registering:
-    """A server for a generated add_*_to_server: rewrites each unary handler's parser."""
+    """A server for a generated add_*_to_server: rewrites each handler's request parser."""
 
     def __init__(self, server: grpc.Server) -> None:
         self._server = server
@@ -206,13 +206,14 @@ class _Registering:
 
 
 def _rewrite(handlers: dict[str, Any]) -> None:
-    """Give each unary-request handler of `handlers` a parser that never fails (in place)."""
+    """Give each handler of `handlers` a request parser that never fails (in place)."""
     for name, handler in handlers.items():
         parse = handler.request_deserializer
-        if parse is None or handler.request_streaming or getattr(parse, "__self__", None) is None:
-            continue
-        message = getattr(parse.__self__, "DESCRIPTOR", None)
-        full_name = message.full_name if message is not None else name
+        if parse is None:
+            continue  # the handler takes the bytes as they came
+        # A generated FromString is bound to its message class, which names the message.
+        message = getattr(getattr(parse, "__self__", None), "DESCRIPTOR", None)
+        full_name = name if message is None else message.full_name
         handlers[name] = handler._replace(request_deserializer=_tolerant(parse, full_name))
 
 
