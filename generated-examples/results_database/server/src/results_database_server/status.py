@@ -35,15 +35,14 @@ _logger = logging.getLogger(__name__)
 _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 # What the caller named cannot be opened as asked: a name or path component longer
 # than the file system takes, or a socket or device (such as under /proc) by that name.
-_BAD_NAMES = {
-    errno.ENAMETOOLONG: (
-        "a name in the path is longer than the file system allows",
-        "Choose a shorter name (most file systems take up to 255 bytes a name).",
-    ),
-    errno.ENXIO: ("it names a socket or a device, not a file", "Name a regular file."),
-}
-# ERROR_FILENAME_EXCED_RANGE, which Python's OSError maps to ENOENT.
-_NAME_TOO_LONG_ON_WINDOWS = 206
+_TOO_LONG = frozenset({errno.ENAMETOOLONG})
+_TOO_LONG_ON_WINDOWS = frozenset({206})  # ERROR_FILENAME_EXCED_RANGE, errno ENOENT
+_NOT_A_FILE = frozenset({errno.ENXIO})
+_TOO_LONG_SAYS = (
+    "a name in the path is longer than the file system allows",
+    "Choose a shorter name (most file systems take up to 255 bytes a name).",
+)
+_NOT_A_FILE_SAYS = ("it names a socket or a device, not a file", "Name a regular file.")
 # The most characters of a status message (gRPC clients refuse metadata above about 8 KB).
 MESSAGE_CHARACTERS = 2000
 
@@ -84,11 +83,9 @@ def status_for(rpc: str, error: Exception, open_sessions: int) -> tuple[grpc.Sta
             f"{rpc}: the operating system refused access: {_described(error)}. "
             "Grant the server's user access or choose another resource."
         )
-    if isinstance(error, OSError) and (
-        error.errno in _BAD_NAMES or getattr(error, "winerror", None) == _NAME_TOO_LONG_ON_WINDOWS
-    ):
+    if isinstance(error, OSError) and (_name_too_long(error) or error.errno in _NOT_A_FILE):
         _logger.info("%s: %s", rpc, _cut(str(error)))
-        why, advice = _BAD_NAMES.get(error.errno or 0, _BAD_NAMES[errno.ENAMETOOLONG])
+        why, advice = _TOO_LONG_SAYS if _name_too_long(error) else _NOT_A_FILE_SAYS
         return grpc.StatusCode.INVALID_ARGUMENT, _cut(
             f"{rpc}: cannot open {shown(str(error.filename))}: {why} ({error.strerror}). {advice}"
         )
@@ -105,6 +102,11 @@ def status_for(rpc: str, error: Exception, open_sessions: int) -> tuple[grpc.Sta
     where = "".join(traceback.format_tb(error.__traceback__))
     _logger.error("%s failed: %s\n%s", rpc, _cut(f"{type(error).__name__}: {error}"), where)
     return grpc.StatusCode.INTERNAL, _cut(f"{rpc} failed: {type(error).__name__}: {error}")
+
+
+def _name_too_long(error: OSError) -> bool:
+    """Tell whether `error` says a name or path is longer than the file system takes."""
+    return error.errno in _TOO_LONG or getattr(error, "winerror", None) in _TOO_LONG_ON_WINDOWS
 
 
 def _cut(message: str) -> str:
