@@ -34,17 +34,18 @@ def check_teststand_flow(resources: list[str]) -> None:
 def check_dcpower(resource: str) -> None:
     """Each NI-DCPower measurement logged a row, Failed when in compliance."""
     first, second = rows(resource)
-    assert first["configurations"]["voltage_level"] == "5.0"
+    assert first["configurations"]["voltage_level"] == 5.0  # JSON values, as json.dumps made them
     assert (first["status"], second["status"]) == ("Passed", "Failed")
-    assert second["outputs"]["in_compliance"] == "[True]"
+    assert second["outputs"]["in_compliance"] == [True]
+    assert first["configurations"]["pin_names"] == first["pin_names"]
     assert first["pin_names"] == second["pin_names"] != []
 
 
 def check_dmm(resource: str, outputs: dict[str, Any]) -> None:
     """The NI-DMM measurement logged what it returned."""
     (row,) = rows(resource)
-    assert row["outputs"]["absolute_resolution"] == str(outputs["absolute_resolution"])
-    assert row["configurations"]["resolution_digits"] == "5.5"
+    assert row["outputs"]["absolute_resolution"] == outputs["absolute_resolution"]
+    assert row["configurations"]["resolution_digits"] == 5.5
     assert row["pin_names"] == ["DmmPin"]
 
 

@@ -8,14 +8,18 @@ PostgreSQL tests skip saying so.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import platform
+import queue
+import selectors
 import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -27,11 +31,21 @@ import grpc
 import psycopg
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health_pb2
 
 from results_database_client import ResultsDatabaseClient
 from results_database_client.stubs import results_database_pb2 as pb2
 from results_database_client.stubs import results_database_pb2_grpc as pb2_grpc
-from results_database_server.resource import DatabaseUrl
+from results_database_server import resource as resource_module
+from results_database_server.resource import (
+    CONNECT_TIMEOUT_SECONDS,
+    STATEMENT_TIMEOUT_MS,
+    DatabaseUrl,
+    connection_parameters,
+    is_network_location,
+    linux_file_system,
+    on_network,
+)
 
 from support import ATTACH_TO_EXISTING, ServerProcess, close, connect, initialize, status_of
 
@@ -265,8 +279,8 @@ def test_a_result_is_stored_with_every_field(stub: Stub, new_database: NewDataba
         "pin_names": ["VDD", "VSS"],
         "timestamp": "2026-03-04T05:06:07.890123Z",
         "status": "Passed",
-        "configurations": {"voltage": "5.0", "naïve": "ü"},
-        "outputs": {"current": "0.1"},
+        "configurations": {"voltage": 5.0, "naïve": "ü"},  # JSON values, else strings
+        "outputs": {"current": 0.1},
         "station": "Line 1 / Station 3",
     }
     assert newest["session"] == session_name
@@ -330,12 +344,13 @@ def test_client_results_returns_the_rows_as_dictionaries(
     server: ServerProcess, new_resource: NewDatabase
 ) -> None:
     with ResultsDatabaseClient(new_resource(), address=server.address) as session:
-        session.log_result(measurement_name="Measure", status="Passed", outputs={"v": "4.99"})
+        row_id = session.log("Measure", status="Passed", outputs={"v": 4.99})
         (row,) = session.results()
-    assert (row["measurement_name"], row["status"], row["outputs"]) == (
+    assert (row["id"], row["measurement_name"], row["status"], row["outputs"]) == (
+        row_id,
         "Measure",
         "Passed",
-        {"v": "4.99"},
+        {"v": 4.99},
     )
 
 
@@ -472,7 +487,7 @@ def test_sixteen_writers_on_one_session_store_exactly_every_row(
     assert len(ids) == len(set(ids)) == 3200
     assert sorted(row["id"] for row in rows) == sorted(ids)
     written = {(row["measurement_name"], row["outputs"]["index"]) for row in rows}
-    assert written == {(f"w{n}", str(i)) for n in range(16) for i in range(200)}
+    assert written == {(f"w{n}", i) for n in range(16) for i in range(200)}
 
 
 def test_acknowledged_rows_survive_sigkill(
@@ -547,3 +562,569 @@ def test_postgresql_refusing_twice_is_unavailable_and_the_session_stays(
     log(stub, session_name, "back")
     assert [row["measurement_name"] for row in query(stub, session_name)] == ["back"]
     close(stub, session_name)
+
+
+# ---------------------------------------------------------------------------
+# Secrets never echo
+# ---------------------------------------------------------------------------
+
+SECRET = "s3cret"
+
+
+def test_secrets_in_a_url_are_refused_masked_and_never_logged_or_listed(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server("-v")  # INFO: every refusal is logged
+    urls = [
+        f"postgresql://tester:{SECRET}@dbhost/results",
+        f"postgresql://tester:p@{SECRET}@dbhost/results",
+        f"postgresql://dbhost/results?password={SECRET}",
+        f"postgresql://dbhost/results?PASSWORD={SECRET}",
+        f"postgresql://dbhost/results?sslmode=require&sslpassword={SECRET}",
+        f"postgresql:/tester:{SECRET}@dbhost/results",
+        f"postgres:tester:{SECRET}@dbhost/results",
+        f"mysql://tester:{SECRET}@dbhost/results",
+    ]
+    channel, stub = connect(server.address)
+    with channel:
+        for url in urls:
+            error = status_of(functools.partial(initialize, stub, url))
+            details = error.details() or ""
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (url, details)
+            assert SECRET not in details and "***" in details, (url, details)
+            if url.startswith("postgresql://"):  # says where the password goes instead
+                assert "PGPASSFILE" in details and "PGPASSWORD" in details, details
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "results_database_server",
+            "sessions",
+            "list",
+            "--address",
+            server.address,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    server.wait_for_log("OpenDatabase: INVALID_ARGUMENT: 'mysql://tester:***@")
+    assert SECRET not in server.log_text() + listed.stdout + listed.stderr
+
+
+# ---------------------------------------------------------------------------
+# An unreachable PostgreSQL server: deadlines, and the workers stay free
+# ---------------------------------------------------------------------------
+
+
+class BlackHole:
+    """A TCP listener on localhost that accepts connections and never answers.
+
+    It stands in for a database host that takes connections and then says nothing;
+    it counts the connections it accepted and those their client hung up.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ)
+        self._changed = threading.Condition()
+        self.accepted = 0
+        self.hung_up = 0
+        self._open = True
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while self._open:
+            for key, _ in self._selector.select(timeout=0.2):  # 0.2: notices close()
+                if key.fileobj is self._listener:
+                    connection, _ = self._listener.accept()
+                    self._selector.register(connection, selectors.EVENT_READ)
+                    with self._changed:
+                        self.accepted += 1
+                        self._changed.notify_all()
+                    continue
+                peer = key.fileobj
+                assert isinstance(peer, socket.socket)
+                try:
+                    data = peer.recv(65536)  # what the client sends is ignored
+                except OSError:
+                    data = b""
+                if not data:
+                    self._selector.unregister(peer)
+                    peer.close()
+                    with self._changed:
+                        self.hung_up += 1
+                        self._changed.notify_all()
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        """Wait until `condition` holds (fail after 120 s, naming `what`)."""
+        with self._changed:
+            assert self._changed.wait_for(condition, 120), f"never: {what}"
+
+    def close(self) -> None:
+        """Stop listening and close every connection: their clients see the host hang up."""
+        if not self._open:
+            return
+        self._open = False
+        self._thread.join()
+        for key in list(self._selector.get_map().values()):
+            key.fileobj.close()  # type: ignore[union-attr]
+        self._selector.close()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    """A host that accepts connections and never answers, closed when the test ends."""
+    hole = BlackHole()
+    yield hole
+    hole.close()
+
+
+def health_check(channel: grpc.Channel) -> int:
+    """Ask grpc.health.v1.Health/Check for the server (a safety deadline, not a measure)."""
+    check = channel.unary_unary(
+        "/grpc.health.v1.Health/Check",
+        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthCheckResponse.FromString,
+    )
+    answer: health_pb2.HealthCheckResponse = check(health_pb2.HealthCheckRequest(), timeout=60)
+    return answer.status
+
+
+def test_an_unreachable_postgresql_host_never_takes_the_workers_other_sessions_need(
+    start_server: Callable[..., ServerProcess], black_hole: BlackHole, new_resource: NewDatabase
+) -> None:
+    # Four RPC threads at most: six attempts that all waited would take every one.
+    server = start_server("--workers", "4")
+    channel, stub = connect(server.address)
+    answers: queue.Queue[grpc.Call | None] = queue.Queue()
+
+    def attempt(number: int) -> None:
+        url = f"postgresql://tester@127.0.0.1:{black_hole.port}/results{number}?connect_timeout=600"
+        try:
+            initialize(stub, url)
+            answers.put(None)
+        except grpc.RpcError as error:
+            assert isinstance(error, grpc.Call)
+            answers.put(error)
+
+    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(6)]
+    with channel:
+        for thread in threads:
+            thread.start()
+        refused = [answers.get(timeout=120) for _ in range(4)]
+        for error in refused:
+            assert error is not None and error.code() == grpc.StatusCode.UNAVAILABLE
+            assert "2 attempts to 127.0.0.1:" in (error.details() or "")
+        black_hole.wait_for(lambda: black_hole.accepted == 2, "two attempts connected")
+        # While two attempts wait on the silent host, everything else is served.
+        assert health_check(channel) == health_pb2.HealthCheckResponse.SERVING
+        session_name = initialize(stub, new_resource()).session_name
+        log(stub, session_name, "served meanwhile")
+        assert [row["measurement_name"] for row in query(stub, session_name)] == [
+            "served meanwhile"
+        ]
+        close(stub, session_name)
+        assert answers.empty()  # the two attempts still wait
+        black_hole.close()  # the host hangs up: they end
+        for thread in threads:
+            thread.join()
+    waited = [answers.get_nowait() for _ in range(2)]
+    assert all(
+        error is not None and error.code() == grpc.StatusCode.UNAVAILABLE for error in waited
+    )
+
+
+def test_the_callers_deadline_ends_the_connection_attempt(
+    stub: Stub, black_hole: BlackHole
+) -> None:
+    url = f"postgresql://tester@127.0.0.1:{black_hole.port}/results?connect_timeout=600"
+    request = pb2.OpenDatabaseRequest(database_url=url)
+    error = status_of(lambda: stub.OpenDatabase(request, timeout=3))
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    # The server gave up too (connect_timeout 600 s would hold the attempt open).
+    black_hole.wait_for(lambda: black_hole.hung_up == black_hole.accepted == 1, "hung up")
+
+
+def test_a_connection_attempt_without_a_deadline_ends_at_the_default_connect_timeout(
+    start_server: Callable[..., ServerProcess], black_hole: BlackHole
+) -> None:
+    server = start_server()
+    channel, stub = connect(server.address)
+    with channel:
+        error = status_of(
+            lambda: initialize(stub, f"postgresql://tester@127.0.0.1:{black_hole.port}/results")
+        )
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert f"no answer within {CONNECT_TIMEOUT_SECONDS} s" in (error.details() or "")
+
+
+def test_connections_get_a_connect_and_a_statement_timeout_unless_the_url_sets_them() -> None:
+    plain = DatabaseUrl.parse("postgresql://h/r").parameters
+    assert plain is not None
+    assert connection_parameters(plain) == {
+        **plain,
+        "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+    }
+    own = DatabaseUrl.parse(
+        "postgresql://h/r?connect_timeout=3&options=-c%20statement_timeout%3D5s"
+    ).parameters
+    assert own is not None
+    assert connection_parameters(own) == own
+    searched = DatabaseUrl.parse("postgresql://h/r?options=-c%20search_path%3Dlab").parameters
+    assert searched is not None
+    assert connection_parameters(searched)["options"] == (
+        f"-c search_path=lab -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    )
+
+
+def connect_to(url: str) -> psycopg.Connection[Any]:
+    """A connection of the tests' own to the database of `url`."""
+    parameters = DatabaseUrl.parse(url).parameters
+    assert parameters is not None
+    return psycopg.connect(psycopg.conninfo.make_conninfo(**parameters), autocommit=True)
+
+
+def test_a_statement_over_statement_timeout_is_aborted_and_the_session_serves_on(
+    stub: Stub, new_postgresql: NewDatabase
+) -> None:
+    url = new_postgresql() + "?options=-c%20statement_timeout%3D1000"  # 1 s
+    session_name = initialize(stub, url).session_name
+    with connect_to(url) as other, other.transaction():
+        other.execute("LOCK TABLE results IN ACCESS EXCLUSIVE MODE")  # until the error
+        error = status_of(lambda: log(stub, session_name, "blocked"))
+    assert error.code() == grpc.StatusCode.ABORTED
+    assert "statement_timeout" in (error.details() or "")
+    log(stub, session_name, "after")
+    assert [row["measurement_name"] for row in query(stub, session_name)] == ["after"]
+    close(stub, session_name)
+
+
+def test_a_statement_still_running_at_the_callers_deadline_is_cancelled(
+    stub: Stub, new_postgresql: NewDatabase
+) -> None:
+    url = new_postgresql() + "?options=-c%20statement_timeout%3D0"  # no bound on the server
+    session_name = initialize(stub, url).session_name
+    with connect_to(url) as other, other.transaction():
+        other.execute("LOCK TABLE results IN SHARE MODE")  # INSERT waits for it, SELECT not
+        request = pb2.LogResultRequest(session_name=session_name, measurement_name="blocked")
+        error = status_of(lambda: stub.LogResult(request, timeout=3))
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        # The lock is still held: the session answers again only because the server
+        # cancelled the INSERT at the caller's deadline (60 s: a guard, not a measure).
+        rows = stub.QueryResults(pb2.QueryResultsRequest(session_name=session_name), timeout=60)
+        assert list(rows.rows) == []
+    log(stub, session_name, "after")
+    assert [row["measurement_name"] for row in query(stub, session_name)] == ["after"]
+    close(stub, session_name)
+
+
+# ---------------------------------------------------------------------------
+# The status that says what to do
+# ---------------------------------------------------------------------------
+
+
+def test_postgresql_refusals_answer_with_the_status_that_says_what_to_do(
+    stub: Stub, postgresql: str, new_postgresql: NewDatabase
+) -> None:
+    parameters = DatabaseUrl.parse(postgresql).parameters
+    assert parameters is not None
+    host = f"{parameters['host']}:{parameters['port']}"
+    server = f"postgresql://{parameters.get('user', 'postgres')}@{host}"
+    cases = [
+        (
+            f"postgresql://nobody_here@{host}/postgres",
+            grpc.StatusCode.PERMISSION_DENIED,
+            "nobody_here",
+        ),
+        (f"{server}/postgres?sslmode=bogus", grpc.StatusCode.INVALID_ARGUMENT, "sslmode"),
+        (f"{server}/postgres?no_such_option=1", grpc.StatusCode.INVALID_ARGUMENT, "no_such_option"),
+        (
+            f"{server}/postgres?options=-c%20no_such_setting%3D1",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "no_such_setting",
+        ),
+        (f"{server}/no_such_database", grpc.StatusCode.FAILED_PRECONDITION, "no_such_database"),
+        (
+            new_postgresql() + "?options=-c%20search_path%3Dno_such_schema",
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "search_path",
+        ),
+    ]
+    for url, code, says in cases:
+        error = status_of(functools.partial(initialize, stub, url))
+        assert (error.code(), says in (error.details() or "")) == (code, True), (
+            url,
+            error.details(),
+        )
+
+
+def test_a_name_longer_than_the_file_system_allows_is_invalid_argument(
+    stub: Stub, tmp_path: Path
+) -> None:
+    error = status_of(lambda: initialize(stub, sqlite_url(tmp_path / ("n" * 300 + ".db"))))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "longer than the file system allows" in (error.details() or "")
+
+
+def test_a_long_path_is_quoted_shortened(stub: Stub, tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["d" * 250] * 12) / "a.db"  # 3,000 characters, no such folder
+    error = status_of(lambda: initialize(stub, sqlite_url(deep)))
+    details = error.details() or ""
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # "does not exist"; on Windows without long paths, longer than the file system allows.
+    assert "characters)" in details and len(details) < 1000
+
+
+def test_a_database_that_lost_its_results_table_is_data_loss(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "dropped.db"
+    close(stub, initialize(stub, sqlite_url(path)).session_name)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE results")
+    connection.close()
+    error = status_of(lambda: initialize(stub, sqlite_url(path)))
+    assert error.code() == grpc.StatusCode.DATA_LOSS
+    assert "no results table" in (error.details() or "")
+
+
+def test_a_database_with_damaged_pages_is_data_loss_and_kept(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "damaged.db"
+    close(stub, initialize(stub, sqlite_url(path)).session_name)
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page:] = b"\xa5" * (len(data) - page)  # every page after the first, overwritten
+    path.write_bytes(bytes(data))
+    error = status_of(lambda: initialize(stub, sqlite_url(path)))
+    assert error.code() == grpc.StatusCode.DATA_LOSS
+    assert "malformed" in (error.details() or "") and "backup" in (error.details() or "")
+    assert path.read_bytes() == bytes(data)
+
+
+# SQLite's CANTOPEN at the descriptor limit, run where the limit can be lowered
+# without the test process feeling it: the server's own opening code, in a child.
+_AT_THE_LIMIT = """
+import os, resource, sys
+from results_database_server.errors import ResourceExhaustedError
+from results_database_server.resource import SQLiteDatabase
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+held = []
+try:
+    while True:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass
+try:
+    SQLiteDatabase.open(sys.argv[1], "the database")
+except ResourceExhaustedError as error:
+    print("RESOURCE_EXHAUSTED", error)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_NOFILE is POSIX's; Windows has none")
+def test_sqlite_unable_to_open_at_the_descriptor_limit_is_resource_exhausted(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _AT_THE_LIMIT, str(tmp_path / "a.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.startswith("RESOURCE_EXHAUSTED"), done.stdout + done.stderr
+    assert "file descriptors" in done.stdout
+
+
+# ---------------------------------------------------------------------------
+# SQLite's WAL only where the OS says the file is on this computer
+# ---------------------------------------------------------------------------
+
+MOUNTINFO = "\n".join(
+    [
+        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
+        "30 22 0:40 / /mnt/results rw,relatime shared:5 - nfs4 filer:/results rw,vers=4.2",
+        "31 30 8:2 / /mnt/results/local rw,relatime - xfs /dev/sdb1 rw",
+        "32 22 0:41 / /srv/smb rw - cifs //nas/share rw",
+        "33 22 0:42 / /srv/smb3 rw - smb3 //nas/share rw",
+        "34 22 0:43 / /home/op/remote rw - fuse.sshfs op@host:/data rw",
+        "35 22 0:44 / /var/lib/docker/overlay rw - overlay overlay rw",
+        "36 22 0:45 / /mnt/with\\040space rw - nfs filer:/x rw",
+        "37 22 0:46 / /mnt/c rw - 9p drvfs rw",
+        "38 22 0:47 / /tmp rw - tmpfs tmpfs rw",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "network"),
+    [
+        ("/data/results.db", False),
+        ("/mnt/results/line1.db", True),
+        ("/mnt/results/local/line1.db", False),  # a local mount inside the NFS one
+        ("/mnt/resultsX/line1.db", False),  # not under /mnt/results
+        ("/srv/smb/line1.db", True),
+        ("/srv/smb3/line1.db", True),
+        ("/home/op/remote/line1.db", True),
+        ("/var/lib/docker/overlay/line1.db", False),
+        ("/mnt/with space/line1.db", True),
+        ("/mnt/c/Results/line1.db", True),
+        ("/tmp/line1.db", False),
+    ],
+)
+def test_linux_locations_are_classified_by_their_file_system_type(path: str, network: bool) -> None:
+    assert is_network_location(path, windows=False, mountinfo=MOUNTINFO) is network
+
+
+DRIVE_TYPES = {
+    0: False,  # DRIVE_UNKNOWN
+    1: False,  # DRIVE_NO_ROOT_DIR
+    2: False,  # DRIVE_REMOVABLE
+    3: False,  # DRIVE_FIXED
+    4: True,  # DRIVE_REMOTE: a mapped network drive
+    5: False,  # DRIVE_CDROM
+    6: False,  # DRIVE_RAMDISK
+}
+
+
+@pytest.mark.parametrize(("answer", "network"), DRIVE_TYPES.items())
+def test_windows_drives_are_classified_by_get_drive_type(answer: int, network: bool) -> None:
+    roots: list[str] = []
+
+    def drive_type(root: str) -> int:
+        roots.append(root)
+        return answer
+
+    for path in ("Z:\\Results\\line1.db", "\\\\?\\Z:\\Results\\line1.db"):
+        assert is_network_location(path, windows=True, drive_type=drive_type) is network
+    assert roots == ["Z:\\", "Z:\\"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["\\\\nas\\share\\line1.db", "//nas/share/line1.db", "\\\\?\\UNC\\nas\\share\\line1.db"],
+)
+def test_windows_unc_paths_are_network_locations_without_asking_the_drive(path: str) -> None:
+    def drive_type(root: str) -> int:
+        raise AssertionError(f"asked for {root!r}")
+
+    assert is_network_location(path, windows=True, drive_type=drive_type)
+
+
+def test_a_database_on_this_computer_uses_wal(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "local.db"
+    assert not on_network(str(path))  # the tests' temporary folder is local
+    session_name = initialize(stub, sqlite_url(path)).session_name
+    log(stub, session_name, "row")
+    with sqlite3.connect(path) as connection:
+        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    connection.close()
+    close(stub, session_name)
+    assert mode == "wal"
+
+
+def test_a_database_on_a_network_file_system_gets_a_rollback_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No network mount here: the OS's answer is given, the opening is the server's own.
+    monkeypatch.setattr(resource_module, "on_network", lambda path: True)
+    path = tmp_path / "shared.db"
+    database = resource_module.SQLiteDatabase.open(str(path), "the database")
+    database.close()
+    with sqlite3.connect(path) as connection:
+        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    connection.close()
+    assert mode == "delete"
+
+
+@pytest.mark.skipif(not Path("/proc/self/mountinfo").exists(), reason="no /proc/self/mountinfo")
+def test_this_computers_mountinfo_names_the_file_system_of_the_temporary_folder(
+    tmp_path: Path,
+) -> None:
+    mountinfo = Path("/proc/self/mountinfo").read_text(encoding="utf-8")
+    assert linux_file_system(os.path.realpath(tmp_path), mountinfo) != ""
+
+
+# ---------------------------------------------------------------------------
+# Values kept as data
+# ---------------------------------------------------------------------------
+
+VALUES: dict[str, Any] = {
+    "voltage": 5.0,
+    "count": 3,
+    "on": True,
+    "pins": ["SmuPin", "DmmPin"],
+    "limits": {"low": -1.5, "high": None},
+    "name": "DC sweep",
+    "naïve": "ü",
+}
+
+
+def test_values_are_stored_as_json_values_and_returned_as_stored(
+    server: ServerProcess, new_database: NewDatabase
+) -> None:
+    url = new_database()
+    with ResultsDatabaseClient(url, address=server.address) as session:
+        session.log("typed", configurations=VALUES, outputs={"in_compliance": [False, True]})
+        # Texts as a caller of LogResult sends them: JSON where they parse, else strings.
+        session.log_result(
+            measurement_name="texts",
+            outputs={
+                "a": "1.0",
+                "b": "[true]",
+                "c": "['SmuPin']",
+                "d": "NaN",
+                "e": "1e400",
+                "f": "",
+                "g": '"quoted"',
+            },
+        )
+        texts, typed = session.results()
+    assert typed["configurations"] == VALUES
+    assert typed["outputs"] == {"in_compliance": [False, True]}
+    assert texts["outputs"] == {
+        "a": 1.0,
+        "b": [True],
+        "c": "['SmuPin']",
+        "d": "NaN",
+        "e": "1e400",
+        "f": "",
+        "g": "quoted",
+    }
+    if url.startswith("postgresql"):  # jsonb operators work on the values
+        with connect_to(url) as connection:
+            found = connection.execute(
+                "SELECT outputs->'in_compliance'->>1, (configurations->>'voltage')::float "
+                "FROM results WHERE measurement_name = 'typed'"
+            ).fetchone()
+        assert found == ("true", 5.0)
+    else:
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as database:
+            found = database.execute(
+                "SELECT json_extract(outputs, '$.in_compliance[1]'), "
+                "json_extract(configurations, '$.voltage') FROM results "
+                "WHERE measurement_name = 'typed'"
+            ).fetchone()
+        database.close()
+        assert found == (1, 5.0)
+
+
+def test_rows_written_before_stay_as_they_are(stub: Stub, tmp_path: Path) -> None:
+    path = tmp_path / "older.db"
+    session_name = initialize(stub, sqlite_url(path)).session_name
+    with sqlite3.connect(path) as connection:  # a row as earlier servers wrote it
+        connection.execute(
+            "INSERT INTO results (session, measurement_name, site, pin_names, timestamp, "
+            "status, configurations, outputs, station) VALUES ('old', 'older', 0, '[]', "
+            "'2026-01-01 00:00:00.000000', 'Passed', '{\"v\": \"1.0\"}', "
+            "'{\"in_compliance\": \"[False]\"}', 'x')"
+        )
+    connection.close()
+    (row,) = query(stub, session_name)
+    close(stub, session_name)
+    assert (row["configurations"], row["outputs"]) == ({"v": "1.0"}, {"in_compliance": "[False]"})

@@ -1,8 +1,9 @@
 """What the example plug-ins do with the shared ResultsDatabase session: log a result.
 
-Each measurement adds one row: its pins, its configuration and outputs (every value
-as text), and its status: Failed when an NI-DCPower channel was in compliance or the
-NI-DMM signal out of range, else Passed.
+Each measurement adds one row: its pins, its configuration and outputs (each value
+as the JSON value json.dumps makes of it: 5.0, [true], ["SmuPin"]), and its status:
+Failed when an NI-DCPower channel was in compliance or the NI-DMM signal out of
+range, else Passed.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ def use_session(
 ) -> tuple[()]:
     """Log the measurement as one result row; the plug-in has no further outputs."""
     failed = any(outputs.get("in_compliance", [])) or outputs.get("signal_out_of_range", False)
-    session.log_result(
-        measurement_name=measurement_name,
+    session.log(
+        measurement_name,
         pin_names=configuration.get("pin_names") or [configuration["pin_name"]],
         status="Failed" if failed else "Passed",
-        configurations={name: str(value) for name, value in configuration.items()},
-        outputs={name: str(value) for name, value in outputs.items()},
+        configurations=configuration,
+        outputs=outputs,
     )
     return ()

@@ -14,6 +14,7 @@ from custom_instrument_client.stubs import custom_instrument_pb2 as pb2
 from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grpc
 
 from .errors import InvalidArgumentError
+from .limits import ensure_descriptor_headroom
 from .resource import CustomInstrumentResource as Resource
 from .sessions import SessionRegistry
 from .status import answers_errors
@@ -41,18 +42,16 @@ class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):
                 "(in a pin map, the custom instrument's name)."
             )
         key = Resource.resource_key(name)
+
+        def open_resource(session_name: str) -> Resource:
+            ensure_descriptor_headroom(len(self._registry))  # leave descriptors for connections
+            resource = Resource.open(
+                key, name, protocol=request.protocol, register_map_path=request.register_map_path
+            )
+            return _in_session(resource, session_name)
+
         session, new_session = self._registry.initialize(
-            key,
-            request.initialization_behavior,
-            lambda session_name: _in_session(
-                Resource.open(
-                    key,
-                    name,
-                    protocol=request.protocol,
-                    register_map_path=request.register_map_path,
-                ),
-                session_name,
-            ),
+            key, request.initialization_behavior, open_resource
         )
         return pb2.InitializeResponse(session_name=session.name, new_session=new_session)
 

@@ -15,6 +15,7 @@ from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
 
 from .arguments import moment
 from .errors import InvalidArgumentError
+from .limits import ensure_descriptor_headroom
 from .resource import JsonLoggerResource as Resource
 from .sessions import SessionRegistry
 from .status import answers_errors
@@ -42,10 +43,14 @@ class JsonLoggerServicer(pb2_grpc.JsonLoggerServicer):
                 "(in a pin map, the custom instrument's name)."
             )
         key = Resource.resource_key(name)
+
+        def open_resource(session_name: str) -> Resource:
+            ensure_descriptor_headroom(len(self._registry))  # leave descriptors for connections
+            resource = Resource.open(key, name)
+            return _in_session(resource, session_name)
+
         session, new_session = self._registry.initialize(
-            key,
-            request.initialization_behavior,
-            lambda session_name: _in_session(Resource.open(key, name), session_name),
+            key, request.initialization_behavior, open_resource
         )
         return pb2.InitializeFileResponse(session_name=session.name, new_session=new_session)
 

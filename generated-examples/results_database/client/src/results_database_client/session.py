@@ -133,6 +133,54 @@ class ResultsDatabaseClient(ServiceSession[pb2_grpc.ResultsDatabaseStub]):
             request.since.FromDatetime(since)
         return self._invoke(lambda stub: stub.QueryResults(request))
 
+    def log(
+        self,
+        measurement_name: str,
+        *,
+        status: str = "",
+        configurations: Mapping[str, Any] | None = None,
+        outputs: Mapping[str, Any] | None = None,
+        pin_names: Sequence[str] = (),
+        site: int = 0,
+        timestamp: datetime.datetime | None = None,
+        station: str = "",
+    ) -> int:
+        """Log one result row; return its id.
+
+        Each configuration and output value is sent as its JSON text (json.dumps), so
+        the database stores it as that JSON value: 5.0, true, ["SmuPin"], "text".
+        Other sequences and mappings (a protobuf repeated field, a tuple) go as JSON
+        arrays and objects; values JSON has no form for as their str() text.
+        """
+
+        def plain(value: Any) -> Any:  # what json.dumps cannot encode itself
+            if isinstance(value, Mapping):
+                return dict(value)
+            if not isinstance(value, (str, bytes)):
+                try:
+                    return list(value)  # a protobuf repeated field, a set, an array
+                except TypeError:
+                    pass
+            return str(value)
+
+        def as_json(values: Mapping[str, Any] | None) -> dict[str, str]:
+            return {
+                name: json.dumps(value, ensure_ascii=False, default=plain)
+                for name, value in (values or {}).items()
+            }
+
+        response = self.log_result(
+            measurement_name=measurement_name,
+            timestamp=timestamp,
+            site=site,
+            pin_names=pin_names,
+            status=status,
+            configurations=as_json(configurations),
+            outputs=as_json(outputs),
+            station=station,
+        )
+        return response.result_id
+
     def results(
         self,
         measurement_name: str = "",

@@ -10,11 +10,21 @@ and `close` once, when the session closes.
 
 from __future__ import annotations
 
+import errno
+import gc
+import itertools
 import json
+import logging
+import math
 import os
 import platform
+import re
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,16 +32,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .errors import (
+    SHOWN_CHARACTERS,
     AbortedError,
+    DataLossError,
     FailedPreconditionError,
     InvalidArgumentError,
     PermissionDeniedError,
     ResourceExhaustedError,
     ServiceError,
     UnavailableError,
+    shown,
 )
 from .files import path_problem
 from .resource_base import ResultsDatabaseResourceBase
+from .status import caller_time_left
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,6 +59,18 @@ POSTGRESQL_PORT = 5432
 ACCEPTED_URLS = "sqlite:///PATH or postgresql://[user@]host[:port]/dbname[?options]"
 # The station column when LogResult leaves it empty: the server runs on the station.
 STATION = platform.node()
+# PostgreSQL: how long a connection attempt may wait for the server (libpq's
+# connect_timeout, unless the URL gives one; a caller's shorter deadline wins), how
+# long a statement may run (statement_timeout, unless the URL's options set one),
+# and how many attempts to one host:port may wait at once (more answer UNAVAILABLE
+# at once, so that an unreachable host never holds the threads other sessions need).
+CONNECT_TIMEOUT_SECONDS = 10
+STATEMENT_TIMEOUT_MS = 30_000
+CONNECTING_PER_HOST = 2
+# After an attempt to a host timed out, attempts to it within this many seconds
+# answer UNAVAILABLE at once with that cause instead of waiting again.
+UNREACHABLE_SECONDS = 5.0
+_logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -71,9 +97,9 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
         url = DatabaseUrl.parse(resource_name)
         database: Database
         if url.parameters is None:
-            database = SQLiteDatabase.open(url.path or "", url.key)
+            database = SQLiteDatabase.open(url.path or "", _brief(url.key))
         else:
-            database = PostgreSQLDatabase(url.parameters, url.key)
+            database = PostgreSQLDatabase(url.parameters, _brief(url.key))
         return cls(resource_key, database)
 
     def close(self) -> None:
@@ -117,8 +143,8 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
             pin_names=_json(list(pin_names)),
             timestamp=timestamp or datetime.now(timezone.utc),
             status=status,
-            configurations=_json(configurations),
-            outputs=_json(outputs),
+            configurations=_json({name: _value(text) for name, text in configurations.items()}),
+            outputs=_json({name: _value(text) for name, text in outputs.items()}),
             station=station or STATION,
         )
         return self._database.insert(row)
@@ -139,7 +165,26 @@ class ResultsDatabaseResource(ResultsDatabaseResourceBase):
 
 
 # One encoder for every row (json.dumps with options builds a new one per call).
-_json = json.JSONEncoder(ensure_ascii=False).encode
+_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _value(text: str) -> Any:
+    """Return the JSON value `text` parses as (5.0, true, [1, 2], "a"), else `text` itself.
+
+    Python's json reads NaN and Infinity, and 1e400 as infinity, which JSON (and
+    PostgreSQL's jsonb) cannot hold: such texts stay strings.
+    """
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except ValueError:  # JSONDecodeError too
+        return text
+    if isinstance(value, float) and not math.isfinite(value):
+        return text
+    return value
 
 
 def _nul_refusal(**fields: Sequence[str]) -> InvalidArgumentError:
@@ -175,19 +220,54 @@ class DatabaseUrl:
         if separator and scheme in ("postgresql", "postgres"):
             return _postgresql_url(rest)
         raise InvalidArgumentError(
-            f"{_without_password(text)!r} is not a database URL this service opens: "
+            f"{_shown_url(text)} is not a database URL this service opens: "
             f"accepted {ACCEPTED_URLS}."
         )
 
 
-def _without_password(text: str) -> str:
-    """`text` with anything between "user:" and "@" of its authority replaced by ***."""
-    scheme, separator, rest = text.partition("://")
-    authority, slash, tail = rest.partition("/")
-    user, at, host = authority.rpartition("@")
-    if separator and at and ":" in user:
-        return f"{scheme}://{user.split(':', 1)[0]}:***@{host}{slash}{tail}"
-    return text
+# libpq's options that carry a secret (a password, a key's passphrase, an OAuth
+# client secret): refused in a URL, and their values never shown. Matched on the
+# name in any case, as a caller may spell them.
+_SECRET_OPTION = re.compile(r"password|secret|passphrase", re.IGNORECASE)
+_SECRET_VALUE = re.compile(
+    r"(?P<name>[?&][^=&#]*(?:password|secret|passphrase)[^=&#]*=)[^&#]*", re.IGNORECASE
+)
+WHERE_PASSWORDS_GO = (
+    "give it to libpq on the server's side instead: the password file (PGPASSFILE, "
+    "~/.pgpass, %APPDATA%\\postgresql\\pgpass.conf), a service file (?service=NAME, "
+    "PGSERVICEFILE), or PGPASSWORD in the server's environment"
+)
+
+
+def _masked(text: str) -> str:
+    """`text` with the password of its user part and the values of secret options as ***.
+
+    Works on text that is not a valid URL too (postgresql:/user:pw@host,
+    postgres:user:pw@host): from the first ':' after "://" (or, without "://", the
+    first ':' at all) to the last '@' before any query, everything is masked.
+    """
+    text = _SECRET_VALUE.sub(r"\g<name>***", text)
+    end = text.find("?")
+    at = text.rfind("@", 0, end if end >= 0 else len(text))
+    if at < 0:
+        return text
+    authority = text.find("://")
+    colon = text.find(":", authority + 3 if 0 <= authority < at else 0, at)
+    if colon < 0:
+        return text
+    return f"{text[: colon + 1]}***{text[at:]}"
+
+
+def _brief(key: str) -> str:
+    """`key` as messages name the database: cut to a few hundred characters, saying so."""
+    if len(key) <= SHOWN_CHARACTERS:
+        return key
+    return f"{key[:SHOWN_CHARACTERS]}... ({len(key):,} characters)"
+
+
+def _shown_url(text: str) -> str:
+    """`text` as a message quotes it: secrets masked, at most a few hundred characters."""
+    return shown(_masked(text))
 
 
 def _sqlite_url(rest: str) -> DatabaseUrl:
@@ -195,46 +275,57 @@ def _sqlite_url(rest: str) -> DatabaseUrl:
     # sqlite:////var/results/a.db (absolute) or sqlite:///a.db (relative) on POSIX.
     if not rest.startswith("/") or rest == "/":
         raise InvalidArgumentError(
-            f"'sqlite://{rest}' names no file: write sqlite:///PATH, such as "
+            f"{shown('sqlite://' + rest)} names no file: write sqlite:///PATH, such as "
             "sqlite:///C:/Results/line1.db or sqlite:////var/results/line1.db."
         )
     path = rest[1:]
     if "?" in path or "#" in path or path == ":memory:":
         raise InvalidArgumentError(
-            f"'sqlite://{rest}' is not accepted: a SQLite URL names a file and takes no "
+            f"{shown('sqlite://' + rest)} is not accepted: a SQLite URL names a file and takes no "
             "options (and an in-memory database could not be shared)."
         )
     problem = path_problem(path)
     if problem:
         raise InvalidArgumentError(
-            f"Cannot use the SQLite file {path!r}: it {problem}. Choose a name a Windows test "
-            "station accepts too."
+            f"Cannot use the SQLite file {shown(path)}: it {problem}. Choose a name a Windows "
+            "test station accepts too."
         )
     resolved = os.path.normcase(os.path.realpath(path))
     return DatabaseUrl(key=f"sqlite:///{Path(resolved).as_posix()}", path=path)
 
 
 def _postgresql_url(rest: str) -> DatabaseUrl:
-    parts = urlsplit(f"postgresql://{rest}")
-    shown = _without_password(f"postgresql://{rest}")
-    if parts.password is not None:
+    url = f"postgresql://{rest}"
+    parts = urlsplit(url)
+    quoted = _shown_url(url)
+    secrets = sorted(
+        {
+            name
+            for name, _ in parse_qsl(parts.query, keep_blank_values=True)
+            if _SECRET_OPTION.search(name)
+        }
+    )
+    if parts.password is not None or secrets:
+        which = (
+            "a password"
+            if parts.password is not None
+            else f"the secret option {', '.join(secrets)}"
+        )
         raise InvalidArgumentError(
-            f"{shown!r} holds a password, which would show wherever the URL does (the pin "
-            "map, logs). Remove it and give it to libpq instead: the password file "
-            "(PGPASSFILE), PGPASSWORD in the server's environment, or a service file "
-            "(?service=NAME)."
+            f"{quoted} holds {which}, which would show wherever the URL does (the pin map, "
+            f"logs, the sessions list). Remove it and {WHERE_PASSWORDS_GO}."
         )
     try:
         port = parts.port or POSTGRESQL_PORT
     except ValueError:
         raise InvalidArgumentError(
-            f"{shown!r} has a port that is not a number from 1 to 65535."
+            f"{quoted} has a port that is not a number from 1 to 65535."
         ) from None
     host = (parts.hostname or "").lower()
     dbname = unquote(parts.path.removeprefix("/"))
     if not host or not dbname or "/" in dbname or parts.fragment:
         raise InvalidArgumentError(
-            f"{shown!r} is not accepted: write postgresql://[user@]host[:port]/dbname"
+            f"{quoted} is not accepted: write postgresql://[user@]host[:port]/dbname"
             "[?options], with a host and a database name."
         )
     try:
@@ -242,11 +333,11 @@ def _postgresql_url(rest: str) -> DatabaseUrl:
     except ValueError:
         options = [] if not parts.query else [("", "")]
     named = {name for name, _ in options}
-    if "" in named or named & {"password", "host", "hostaddr", "port", "dbname", "user"}:
+    if "" in named or named & {"host", "hostaddr", "port", "dbname", "user"}:
         raise InvalidArgumentError(
-            f"{shown!r} has options this service does not take there: give the host, port, "
-            "user and database in the URL itself, the password through libpq (PGPASSFILE, "
-            "PGPASSWORD, a service file), and other libpq options as name=value pairs."
+            f"{quoted} has options this service does not take there: give the host, port, "
+            "user and database in the URL itself, and other libpq options as name=value "
+            "pairs."
         )
     user = unquote(parts.username or "")
     parameters = {"host": host, "port": str(port), "dbname": dbname, **dict(options)}
@@ -334,6 +425,14 @@ def _foreign_schema(where: str) -> FailedPreconditionError:
     )
 
 
+def _lost_results(where: str) -> DataLossError:
+    return DataLossError(
+        f"{where} has this service's schema_version table but no results table: it was "
+        "dropped or the file is damaged. Restore the database from a backup, or choose "
+        "another one."
+    )
+
+
 # SQLite's primary result codes, and the text of their messages (Python 3.10's
 # sqlite3 errors carry no code).
 _SQLITE_CODES = {
@@ -341,6 +440,7 @@ _SQLITE_CODES = {
     5: ("database is locked", AbortedError),
     6: ("database table is locked", AbortedError),
     8: ("readonly database", PermissionDeniedError),
+    11: ("malformed", DataLossError),
     13: ("disk is full", ResourceExhaustedError),
     14: ("unable to open database file", PermissionDeniedError),
     19: ("constraint failed", FailedPreconditionError),
@@ -353,6 +453,7 @@ _SQLITE_ADVICE: dict[type[ServiceError], str] = {
     ResourceExhaustedError: "Free space on its disk.",
     InvalidArgumentError: "Choose a new file or an existing SQLite database.",
     FailedPreconditionError: "The row was not written.",
+    DataLossError: "The file is damaged: restore it from a backup, or choose another file.",
 }
 
 
@@ -364,8 +465,101 @@ def _sqlite_refusal(where: str, doing: str, error: sqlite3.Error) -> ServiceErro
     for primary, (phrase, refusal) in _SQLITE_CODES.items():
         if (code is not None and code & 0xFF == primary) or (code is None and phrase in text):
             kind = refusal
+    cantopen = code & 0xFF == 14 if code is not None else "unable to open" in text
+    if cantopen:  # at the process's descriptor limit SQLite says no more than CANTOPEN
+        try:
+            os.close(os.open(os.devnull, os.O_RDONLY))
+        except OSError as probe:
+            if probe.errno in (errno.EMFILE, errno.ENFILE):
+                return ResourceExhaustedError(
+                    f"Cannot {doing} {where}: SQLite says {text!r}, and the server has run "
+                    f"out of file descriptors ({probe.strerror}). Close sessions no longer "
+                    "needed, or raise the open-file limit of the server's process."
+                )
     advice = _SQLITE_ADVICE.get(kind, "")
     return kind(f"Cannot {doing} {where}: SQLite says {text!r}. {advice}".rstrip())
+
+
+# File system types (Linux's names in /proc/self/mountinfo) that live on another
+# computer: SQLite's WAL needs memory shared by every connection, so on these the
+# database uses a rollback journal (journal_mode=DELETE).
+NETWORK_FILE_SYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
+        "lustre", "gpfs", "beegfs", "davfs", "virtiofs", "vboxsf", "vmhgfs", "fuse.sshfs",
+        "fuse.glusterfs", "fuse.s3fs", "fuse.rclone", "fuse.davfs", "fuse.cephfs",
+        "fuse.gcsfuse", "fuse.vmhgfs-fuse", "fuse.juicefs",
+    }
+)  # fmt: skip
+DRIVE_REMOTE = 4  # GetDriveTypeW's answer for a network drive
+
+
+def linux_file_system(path: str, mountinfo: str) -> str:
+    """Return the type of the file system `path` (absolute, links resolved) is on.
+
+    `mountinfo` is /proc/self/mountinfo: the last mount whose mount point is the
+    longest prefix of `path` is the one that holds it.
+    """
+    best, kind = -1, ""
+    for line in mountinfo.splitlines():
+        fields, separator, tail = line.partition(" - ")
+        parts = fields.split(" ")
+        if not separator or len(parts) < 5:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[4])
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= best:
+            best, kind = len(point), tail.split(" ")[0]
+    return kind
+
+
+def is_network_location(
+    path: str,
+    *,
+    windows: bool,
+    drive_type: Callable[[str], int] | None = None,
+    mountinfo: str = "",
+) -> bool:
+    r"""Tell whether the database at `path` is on another computer, as the OS answers.
+
+    Windows: a UNC path (\\server\share, \\?\UNC\...) or a drive
+    GetDriveTypeW calls DRIVE_REMOTE (a mapped network drive). Linux: the type of
+    the file system in /proc/self/mountinfo. Elsewhere (no mountinfo) local.
+    """
+    if windows:
+        import ntpath
+
+        full = path
+        if full.startswith("\\\\?\\") and not full.upper().startswith("\\\\?\\UNC\\"):
+            full = full[4:]  # a drive's long form: \\?\C:\... is C:\...
+        if full.upper().startswith(("\\\\?\\UNC\\", "//?/UNC/")):
+            return True
+        drive, _ = ntpath.splitdrive(full)
+        if drive.startswith(("\\\\", "//")) and not drive.startswith(("\\\\?", "\\\\.")):
+            return True
+        return (
+            drive_type is not None and len(drive) == 2 and drive_type(drive + "\\") == DRIVE_REMOTE
+        )
+    return linux_file_system(path, mountinfo) in NETWORK_FILE_SYSTEMS
+
+
+def _windows_drive_type(root: str) -> int:
+    import ctypes
+
+    return int(ctypes.windll.kernel32.GetDriveTypeW(root))  # type: ignore[attr-defined,unused-ignore]
+
+
+def on_network(path: str) -> bool:
+    """Tell whether the file at `path` (or the folder it would be made in) is on a network."""
+    if sys.platform == "win32":
+        return is_network_location(
+            os.path.abspath(path), windows=True, drive_type=_windows_drive_type
+        )
+    try:
+        mountinfo = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return is_network_location(os.path.realpath(path), windows=False, mountinfo=mountinfo)
 
 
 class SQLiteDatabase:
@@ -379,9 +573,18 @@ class SQLiteDatabase:
     def open(cls, path: str, where: str) -> SQLiteDatabase:
         """Open (or create) the file at `path` as given, and prepare its schema."""
         given = Path(path)
+        try:
+            os.stat(path)
+        except OSError as error:  # a missing file is created below
+            # Windows: ERROR_FILENAME_EXCED_RANGE (206), which Python maps to ENOENT.
+            if error.errno == errno.ENAMETOOLONG or getattr(error, "winerror", None) == 206:
+                raise InvalidArgumentError(
+                    f"Cannot open {where}: a name in its path is longer than the file system "
+                    f"allows ({error.strerror}). Choose a shorter name."
+                ) from None
         if not given.parent.is_dir():
             raise InvalidArgumentError(
-                f"Cannot open {where}: the directory {str(given.parent)!r} does not exist. "
+                f"Cannot open {where}: the directory {shown(str(given.parent))} does not exist. "
                 "Create it first or choose a file in an existing directory."
             )
         if given.is_dir():
@@ -395,10 +598,17 @@ class SQLiteDatabase:
         except sqlite3.Error as error:
             raise _sqlite_refusal(where, "open", error) from None
         try:
-            # NORMAL in WAL mode: a commit is in the WAL (the OS has it) when execute
-            # returns, so it survives the server being killed; FULL adds an fsync per row.
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            if on_network(path):
+                # WAL's shared memory works on one computer only: a rollback journal,
+                # and an fsync per commit, as the other computers read the file.
+                _logger.info("%s is on a network file system: journal_mode=DELETE", where)
+                connection.execute("PRAGMA journal_mode=DELETE")
+                connection.execute("PRAGMA synchronous=FULL")
+            else:
+                # NORMAL in WAL mode: a commit is in the WAL (the OS has it) when execute
+                # returns, so it survives the server being killed; FULL adds an fsync per row.
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
             _prepare_sqlite(connection, where)
         except sqlite3.Error as error:
             connection.close()
@@ -488,6 +698,8 @@ def _prepare_sqlite(connection: sqlite3.Connection, where: str) -> None:
             (version,) = connection.execute("SELECT max(version) FROM schema_version").fetchone()
             if version is not None and version > SCHEMA_VERSION:
                 raise _newer_schema(where, version)
+            if "results" not in tables:
+                raise _lost_results(where)
         elif "results" in tables:
             raise _foreign_schema(where)
         else:
@@ -512,9 +724,41 @@ _POSTGRESQL_STATES: dict[str, type[ServiceError]] = {
     "42501": PermissionDeniedError,  # insufficient privilege
     "53": ResourceExhaustedError,  # disk full, out of memory, too many connections
     "55P03": AbortedError,  # lock not available
+    "3D": FailedPreconditionError,  # invalid catalog name: no such database
+    "3F": FailedPreconditionError,  # invalid schema name: no schema to create the tables in
+    "42P01": FailedPreconditionError,  # undefined table: the results table was dropped
     "57014": AbortedError,  # statement timeout
     "57P": UnavailableError,  # the server is shutting down or terminated the connection
 }
+_POSTGRESQL_ADVICE: dict[str, str] = {
+    "3D": "Create the database first, or name one that exists.",
+    "3F": "Create the schema, or set search_path (?options=-c search_path=NAME) to one "
+    "the user may create tables in.",
+    "42P01": "The results table is gone: restore it, or choose another database.",
+    "57014": f"A statement ran longer than statement_timeout ({STATEMENT_TIMEOUT_MS:,} ms "
+    "unless the URL's options set it): retry, or raise it with "
+    "?options=-c statement_timeout=MS.",
+}
+# What libpq (or the server, before a session exists) says when a connection fails,
+# and the error each phrase answers with: a failed connection carries no SQLSTATE.
+_CHECK_PASSWORD = "Check the user and its password in libpq's password file or service file."
+_CONNECTION_PHRASES: tuple[tuple[str, type[ServiceError], str], ...] = (
+    ("authentication failed", PermissionDeniedError, _CHECK_PASSWORD),
+    (
+        "no password supplied",
+        PermissionDeniedError,
+        f"It asks for a password: {WHERE_PASSWORDS_GO}.",
+    ),
+    ("password", PermissionDeniedError, _CHECK_PASSWORD),
+    ("role", PermissionDeniedError, "Connect as a user the server knows and lets log in."),
+    ("pg_hba.conf", PermissionDeniedError, "It refuses this user or host: see its pg_hba.conf."),
+    ("permission denied", PermissionDeniedError, "Grant the user CONNECT on the database."),
+    ("invalid connection option", InvalidArgumentError, "Accepted: libpq's parameters."),
+    ("invalid value", InvalidArgumentError, "Accepted: the values libpq documents."),
+    ("invalid sslmode", InvalidArgumentError, "Accepted: disable to verify-full, as libpq says."),
+    ("unrecognized configuration parameter", InvalidArgumentError, "Correct ?options=."),
+    ("does not exist", FailedPreconditionError, "Create the database, or name one that exists."),
+)
 
 
 def _postgresql_refusal(where: str, doing: str, error: Exception) -> ServiceError:
@@ -528,8 +772,150 @@ def _postgresql_refusal(where: str, doing: str, error: Exception) -> ServiceErro
     else:
         if type(error).__name__ == "OperationalError":
             kind = UnavailableError
-    cause = str(error).strip() or type(error).__name__
-    return kind(f"Cannot {doing} {where}: PostgreSQL says {cause!r}.")
+    cause = shown(str(error).strip() or type(error).__name__, 500)
+    advice = next(
+        (_POSTGRESQL_ADVICE[p] for p in (state, state[:3], state[:2]) if p in _POSTGRESQL_ADVICE),
+        "",
+    )
+    return kind(f"Cannot {doing} {where}: PostgreSQL says {cause}. {advice}".rstrip())
+
+
+def _connection_refusal(where: str, error: Exception) -> ServiceError:
+    """Return the error that answers a failed connection to `where`."""
+    state = getattr(error, "sqlstate", None)
+    if state:
+        return _postgresql_refusal(where, "connect to", error)
+    text = str(error).strip()
+    cause = shown(text, 500)
+    for phrase, kind, advice in _CONNECTION_PHRASES:
+        if phrase in text.lower():
+            return kind(f"Cannot connect to {where}: PostgreSQL says {cause}. {advice}")
+    return UnavailableError(f"Cannot connect to {where}: {cause}")
+
+
+class _Attempts:
+    """Connection attempts in flight, and recent timeouts, per host:port (for all sessions)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, int] = {}
+        self._timed_out: dict[str, tuple[float, str]] = {}
+
+    @contextmanager
+    def attempt(self, host: str, where: str) -> Iterator[None]:
+        """Count an attempt to `host` for the with-block; refuse it if too many wait already."""
+        with self._lock:
+            failed = self._timed_out.get(host)
+            if failed is not None and time.monotonic() - failed[0] < UNREACHABLE_SECONDS:
+                raise UnavailableError(
+                    f"Cannot connect to {where}: an attempt to {host} under "
+                    f"{UNREACHABLE_SECONDS:g} s ago got no answer ({failed[1]}). Retry later."
+                )
+            waiting = self._waiting.get(host, 0)
+            if waiting >= CONNECTING_PER_HOST:
+                raise UnavailableError(
+                    f"Cannot connect to {where}: {waiting} attempts to {host} are already "
+                    "waiting for it to answer, and more would hold the threads other sessions "
+                    "need. Retry once they end (connect_timeout bounds them)."
+                )
+            self._waiting[host] = waiting + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting[host] -= 1
+                if not self._waiting[host]:
+                    del self._waiting[host]
+
+    def timed_out(self, host: str, cause: str) -> None:
+        """Remember that an attempt to `host` got no answer in time."""
+        with self._lock:
+            self._timed_out[host] = (time.monotonic(), cause)
+
+    def answered(self, host: str) -> None:
+        """Forget a timeout of `host`: it answered."""
+        with self._lock:
+            self._timed_out.pop(host, None)
+
+
+_attempts = _Attempts()
+
+
+class _Cancels:
+    """One thread that cancels PostgreSQL statements still running at their caller's deadline.
+
+    statement_timeout bounds every statement on the server's side; a caller with a
+    shorter gRPC deadline has its statement cancelled then (a cancel request, as
+    psycopg's cancel_safe sends it), so its session is free again for the others.
+    Only running statements are tracked: at most one per session.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running: dict[int, tuple[float, Any]] = {}  # number -> (deadline, connection)
+        self._cancelling: dict[int, threading.Event] = {}
+        self._numbers = itertools.count()
+        self._started = False
+
+    def run_by_deadline(self, connection: Any, work: Callable[[Any], T]) -> T:
+        """Return `work(connection)`, cancelled if the caller's deadline passes first."""
+        left = caller_time_left()
+        if left is None:
+            return work(connection)
+        number = next(self._numbers)
+        with self._changed:
+            self._running[number] = (time.monotonic() + left, connection)
+            if not self._started:
+                self._started = True
+                threading.Thread(
+                    target=self._watch, name="statement-deadlines", daemon=True
+                ).start()
+            self._changed.notify()
+        try:
+            return work(connection)
+        finally:
+            with self._changed:
+                del self._running[number]
+                cancelling = self._cancelling.get(number)
+            if cancelling is not None:
+                cancelling.wait()  # the session's next statement must not meet this cancel
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                while True:
+                    now = time.monotonic()
+                    due = {
+                        n: at for n, (at, _) in self._running.items() if n not in self._cancelling
+                    }
+                    late = [n for n, at in due.items() if at <= now]
+                    if late:
+                        break
+                    self._changed.wait(min(due.values()) - now if due else None)
+                number = late[0]
+                connection = self._running[number][1]
+                done = self._cancelling[number] = threading.Event()
+            try:
+                connection.cancel_safe(timeout=CONNECT_TIMEOUT_SECONDS)
+            except Exception as error:  # noqa: BLE001  (statement_timeout still bounds it)
+                _logger.info("Cancelling a statement past its caller's deadline failed: %s", error)
+            finally:
+                with self._changed:
+                    del self._cancelling[number]
+                done.set()
+
+
+_cancels = _Cancels()
+
+
+def connection_parameters(parameters: Mapping[str, str]) -> dict[str, str]:
+    """Return `parameters` with this service's defaults: connect_timeout, statement_timeout."""
+    given = dict(parameters)
+    given.setdefault("connect_timeout", str(CONNECT_TIMEOUT_SECONDS))
+    options = given.get("options", "")
+    if "statement_timeout" not in options:
+        given["options"] = f"{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip()
+    return given
 
 
 _POSTGRESQL_SCHEMA = (
@@ -563,26 +949,49 @@ class PostgreSQLDatabase:
     """
 
     def __init__(self, parameters: Mapping[str, str], where: str) -> None:
-        self._parameters = dict(parameters)
+        self._parameters = connection_parameters(parameters)
+        self._host = f"{parameters['host']}:{parameters['port']}"
         self._where = where
         self._connection: psycopg.Connection[Any] | None = None
         self._run("open", self._prepare)
 
     def _connect(self) -> psycopg.Connection[Any]:
+        """Connect within connect_timeout, or sooner if the caller stops waiting sooner."""
         import psycopg  # only PostgreSQL sessions need it
 
+        parameters = dict(self._parameters)
+        left = caller_time_left()
         try:
-            conninfo = psycopg.conninfo.make_conninfo(**self._parameters)
-            return psycopg.connect(conninfo, autocommit=True)
-        except psycopg.ProgrammingError as error:  # an option libpq does not know
-            raise InvalidArgumentError(
-                f"Cannot connect to {self._where}: {error}. Accepted options are libpq's "
-                "connection parameters."
-            ) from None
-        except psycopg.Error as error:
-            raise UnavailableError(
-                f"Cannot connect to {self._where}: {str(error).strip()}"
-            ) from None
+            timeout = float(parameters["connect_timeout"])
+        except ValueError:
+            timeout = 0.0  # libpq's own refusal of the value below says what is wrong
+        if left is not None and (timeout <= 0 or left < timeout):
+            parameters["connect_timeout"] = str(max(1, math.ceil(left)))
+        with _attempts.attempt(self._host, self._where):
+            try:
+                conninfo = psycopg.conninfo.make_conninfo(**parameters)
+                connection = psycopg.connect(conninfo, autocommit=True)
+            except psycopg.ProgrammingError as error:  # an option or value libpq refuses
+                raise InvalidArgumentError(
+                    f"Cannot connect to {self._where}: {shown(str(error), 500)}. Accepted "
+                    "options are libpq's connection parameters."
+                ) from None
+            except psycopg.errors.ConnectionTimeout as error:
+                cause = str(error).strip()
+            except psycopg.Error as error:
+                raise _connection_refusal(self._where, error) from None
+            else:
+                _attempts.answered(self._host)
+                return connection
+            # psycopg leaves the attempt's socket in a reference cycle (its frames and
+            # the error): collect it now, so the silent host's connection is closed
+            # (it hangs up) and its descriptor freed, not at some later collection.
+            gc.collect()
+        _attempts.timed_out(self._host, cause)
+        raise UnavailableError(
+            f"Cannot connect to {self._where}: no answer within "
+            f"{parameters['connect_timeout']} s ({shown(cause, 500)})."
+        )
 
     def _run(self, doing: str, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         """Run `work` on the connection, opening it again once if it dropped."""
@@ -593,7 +1002,7 @@ class PostgreSQLDatabase:
             self._connection = self._connect()
         assert self._connection is not None
         try:
-            return work(self._connection)
+            return _cancels.run_by_deadline(self._connection, work)
         except psycopg.Error as error:
             dropped = self._connection.closed or self._connection.broken
             if not dropped or reconnected:
@@ -610,7 +1019,7 @@ class PostgreSQLDatabase:
                 f"again: {error}"
             ) from None
         try:
-            return work(self._connection)
+            return _cancels.run_by_deadline(self._connection, work)
         except psycopg.Error as error:
             raise _postgresql_refusal(self._where, doing, error) from None
 
@@ -630,6 +1039,8 @@ class PostgreSQLDatabase:
                 ).fetchone() or (None,)
                 if version is not None and version > SCHEMA_VERSION:
                     raise _newer_schema(self._where, version)
+                if not has_results:
+                    raise _lost_results(self._where)
             elif has_results:
                 raise _foreign_schema(self._where)
             else:
