@@ -42,7 +42,11 @@ SERVER = "server/src/visa_instrument_server"
 MODULES = {
     f"{SERVER}/sessions.py": ["tests/test_session_registry.py"],
     f"{SERVER}/pool.py": ["tests/test_pool.py"],
-    f"{SERVER}/status.py": ["tests/test_status.py", "tests/test_sessions.py"],
+    f"{SERVER}/status.py": [
+        "tests/test_status.py",
+        "tests/test_sessions.py",
+        "tests/test_hostile_callers.py",
+    ],
     "client/src/visa_instrument_client/session_base.py": [
         "tests/test_session_base.py",
         "tests/test_client.py",

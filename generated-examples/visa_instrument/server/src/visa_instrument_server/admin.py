@@ -30,7 +30,7 @@ from visa_instrument_client import SERVICE, ServiceConnection, ServiceNotFoundEr
 from visa_instrument_client.stubs import visa_instrument_admin_pb2 as admin_pb2
 from visa_instrument_client.stubs import visa_instrument_admin_pb2_grpc as admin_pb2_grpc
 
-from .errors import NotFoundError, ServiceError
+from .errors import NotFoundError, ServiceError, shown
 from .resource import VisaInstrumentResource
 from .sessions import Session, SessionRegistry
 
@@ -79,7 +79,7 @@ class SessionAdminServicer(admin_pb2_grpc.SessionAdminServicer):
         except Exception as error:  # noqa: BLE001  (the server keeps serving)
             context.abort(
                 grpc.StatusCode.INTERNAL,
-                f"closing {request.session_name!r} failed: {type(error).__name__}: {error}",
+                f"closing {shown(request.session_name)} failed: {type(error).__name__}: {error}",
             )
         return admin_pb2.CloseSessionResponse()
 
@@ -97,7 +97,7 @@ class SessionAdminServicer(admin_pb2_grpc.SessionAdminServicer):
         if session is None:
             context.abort(
                 grpc.StatusCode.NOT_FOUND,
-                f"No session is open for the resource {request.resource!r}. "
+                f"No session is open for the resource {shown(request.resource)}. "
                 f"List the open sessions and their resource keys with: {LIST_COMMAND}",
             )
         with contextlib.suppress(NotFoundError):  # a client may have closed it meanwhile

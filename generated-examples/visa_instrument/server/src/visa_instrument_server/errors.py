@@ -4,6 +4,10 @@ Template-owned. Raise these from resource.py; the servicer turns them into the
 status code with the message as its details. A bare PermissionError becomes
 PERMISSION_DENIED, an OSError for too many open files (EMFILE, ENFILE)
 RESOURCE_EXHAUSTED, and any other exception INTERNAL.
+
+Quote what a caller sent with `shown`: a status message travels in gRPC's
+metadata (about 8 KB at most on most clients) and lands in the server's log, so a
+17 kB name must come back shortened, not as a metadata error.
 """
 
 from __future__ import annotations
@@ -11,6 +15,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 import grpc
+
+# The most characters of a caller's string a message or log line quotes.
+SHOWN_CHARACTERS = 200
+
+
+def shown(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """Return `text` quoted as repr() does, cut to `limit` characters and saying so if longer."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 class ServiceError(Exception):
@@ -65,6 +79,12 @@ class AbortedError(ServiceError):
     """A concurrent user got in the way (a lock held too long, a deadlock): the caller may retry."""
 
     code = grpc.StatusCode.ABORTED
+
+
+class DataLossError(ServiceError):
+    """The resource's data is damaged (a corrupt file): say what to restore or replace."""
+
+    code = grpc.StatusCode.DATA_LOSS
 
 
 class UnavailableError(ServiceError):

@@ -31,6 +31,7 @@ from .resource import VisaInstrumentResource
 from .servicer import VisaInstrumentServicer
 from .sessions import SessionRegistry
 from .standard_services import RpcLogger, add_standard_services
+from .status import refusing_undecodable
 
 HOST = "localhost"
 SESSIONS_HELP = "python -m visa_instrument_server sessions --help"
@@ -133,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     options = [("grpc.so_reuseport", 0)]
     server = grpc.server(pool, interceptors=interceptors, options=options)  # type: ignore[arg-type]
     servicer = VisaInstrumentServicer(registry)
-    pb2_grpc.add_VisaInstrumentServicer_to_server(servicer, server)
+    # Requests that do not parse reach the handlers, which answer INVALID_ARGUMENT.
+    pb2_grpc.add_VisaInstrumentServicer_to_server(servicer, refusing_undecodable(server))
     admin_pb2_grpc.add_SessionAdminServicer_to_server(SessionAdminServicer(registry), server)
     own_service = pb2.DESCRIPTOR.services_by_name["VisaInstrument"].full_name
     health = add_standard_services(server, [own_service, ADMIN_SERVICE])

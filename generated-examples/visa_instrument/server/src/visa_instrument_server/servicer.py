@@ -14,6 +14,7 @@ from visa_instrument_client.stubs import visa_instrument_pb2 as pb2
 from visa_instrument_client.stubs import visa_instrument_pb2_grpc as pb2_grpc
 
 from .errors import InvalidArgumentError
+from .limits import ensure_descriptor_headroom
 from .resource import VisaInstrumentResource as Resource
 from .sessions import SessionRegistry
 from .status import answers_errors
@@ -41,20 +42,21 @@ class VisaInstrumentServicer(pb2_grpc.VisaInstrumentServicer):
                 "(in a pin map, the custom instrument's name)."
             )
         key = Resource.resource_key(name)
+
+        def open_resource(session_name: str) -> Resource:
+            ensure_descriptor_headroom(len(self._registry))  # leave descriptors for connections
+            resource = Resource.open(
+                key,
+                name,
+                backend=request.backend,
+                timeout_milliseconds=request.timeout_milliseconds,
+                read_termination=request.read_termination,
+                write_termination=request.write_termination,
+            )
+            return _in_session(resource, session_name)
+
         session, new_session = self._registry.initialize(
-            key,
-            request.initialization_behavior,
-            lambda session_name: _in_session(
-                Resource.open(
-                    key,
-                    name,
-                    backend=request.backend,
-                    timeout_milliseconds=request.timeout_milliseconds,
-                    read_termination=request.read_termination,
-                    write_termination=request.write_termination,
-                ),
-                session_name,
-            ),
+            key, request.initialization_behavior, open_resource
         )
         return pb2.InitializeResponse(session_name=session.name, new_session=new_session)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, Protocol, TypeVar
 
-from .errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from .errors import AlreadyExistsError, InvalidArgumentError, NotFoundError, shown
 
 
 class InitializationBehavior(enum.IntEnum):
@@ -174,14 +174,14 @@ class SessionRegistry(Generic[ResourceT]):
             if existing is not None:
                 if behavior == InitializationBehavior.INITIALIZE_NEW:
                     raise AlreadyExistsError(
-                        f"A session for {resource_key!r} is already open ({existing.name!r}). "
+                        f"A session for {shown(resource_key)} is already open ({existing.name!r}). "
                         "Attach to it with ATTACH_TO_EXISTING or UNSPECIFIED, or close it first."
                     )
                 existing.attaches += 1
                 return existing, False
             if behavior == InitializationBehavior.ATTACH_TO_EXISTING:
                 raise NotFoundError(
-                    f"No session is open for {resource_key!r} to attach to. "
+                    f"No session is open for {shown(resource_key)} to attach to. "
                     "Open one with INITIALIZE_NEW or UNSPECIFIED first."
                 )
             name = str(uuid.uuid4())
@@ -245,6 +245,6 @@ class SessionRegistry(Generic[ResourceT]):
 
 def _closed_message(session_name: str) -> str:
     return (
-        f"No open session named {session_name!r}: it was never opened or has been closed. "
+        f"No open session named {shown(session_name)}: it was never opened or has been closed. "
         "Initialize a session first and use the session_name it returns."
     )
