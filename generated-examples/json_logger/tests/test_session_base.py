@@ -17,6 +17,8 @@ from json_logger_client.connection import (
     ServiceUnavailableError,
 )
 from json_logger_client.session_base import ServiceSession, closes_on_exit, server_behavior
+from json_logger_server.errors import UnavailableError
+from json_logger_server.status import answers_errors
 from local_ni_runtime.discovery import DiscoveryServicer
 
 Behavior = SessionInitializationBehavior
@@ -62,11 +64,16 @@ PROBE = ServiceIdentity("Probe Service", "probe.ProbeService", "probe.v1", "star
 
 
 class ProbeServer:
-    """A gRPC server whose one method answers with its name, or with `refusal` if set."""
+    """A gRPC server whose one method answers with its name, or with `refusal` if set.
+
+    With `resource_unavailable`, the method raises the server's UnavailableError
+    through the generated servers' own `answers_errors`, as a resource does.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.refusal: grpc.StatusCode | None = None
+        self.resource_unavailable = False
         self.calls = 0
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         method: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
@@ -82,7 +89,17 @@ class ProbeServer:
         self.calls += 1
         if self.refusal is not None:
             context.abort(self.refusal, f"{self.name} refuses")
+        if self.resource_unavailable:
+            return self._unavailable(request, context)
         return self.name.encode()
+
+    def open_sessions(self) -> int:
+        """What answers_errors asks of a servicer."""
+        return 1
+
+    @answers_errors
+    def _unavailable(self, request: bytes, context: grpc.ServicerContext) -> bytes:
+        raise UnavailableError(f"{self.name}'s instrument does not answer")
 
     def stop(self) -> None:
         self._server.stop(None).wait()
@@ -208,6 +225,30 @@ def test_a_refusal_after_resolving_again_is_the_servers_status(
         session.ask()
     assert isinstance(caught.value, grpc.Call)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize("discovered", [True, False], ids=["discovered", "fixed-address"])
+def test_an_unavailable_resource_is_the_servers_status_not_an_unreachable_service(
+    discovery: Discovery, probes: Callable[[str], ProbeServer], discovered: bool
+) -> None:
+    probe = probes("bench")
+    discovery.point_at(probe)
+    connection = (
+        ServiceConnection(PROBE, discovery_client=discovery.client)
+        if discovered
+        else ServiceConnection(PROBE, address=probe.address)
+    )
+    session = ProbeSession(connection)
+    probe.resource_unavailable = True
+    with pytest.raises(grpc.RpcError) as caught:
+        session.ask()
+    assert not isinstance(caught.value, ServiceUnavailableError)
+    assert isinstance(caught.value, grpc.Call)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert caught.value.details() == "bench's instrument does not answer"
+    assert probe.calls == 1  # it reached the service: not sent again
+    probe.resource_unavailable = False
+    assert session.ask() == "bench"  # the same connection serves on
 
 
 def test_a_fixed_address_that_stops_answering_is_unavailable_naming_it(

@@ -41,6 +41,22 @@ class ServiceUnavailableError(ConnectionError):
     """The service's address is known but nothing answers there."""
 
 
+# The server's status.py puts this in the trailing metadata of every status it
+# answers with itself.
+ANSWERED_KEY = "session-service-answered"
+
+
+def unreachable(error: grpc.RpcError) -> bool:
+    """Whether `error` is gRPC's own UNAVAILABLE (no server answered), safe to send again.
+
+    An UNAVAILABLE the service answered itself (its resource is unavailable) is not:
+    the call reached the service, and its status is the caller's to see.
+    """
+    if not (isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE):
+        return False
+    return not any(key == ANSWERED_KEY for key, _ in error.trailing_metadata() or ())
+
+
 class ServiceConnection:
     """A channel to the service, found once and shared; thread-safe."""
 

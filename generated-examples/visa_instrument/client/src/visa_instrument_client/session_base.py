@@ -18,7 +18,7 @@ from ni.measurementlink.discovery.v1.client import DiscoveryClient
 from ni.measurementlink.sessionmanagement.v1.client import SessionInitializationBehavior
 from ni_grpc_extensions.channelpool import GrpcChannelPool
 
-from .connection import ServiceConnection, ServiceIdentity, shared_connection
+from .connection import ServiceConnection, ServiceIdentity, shared_connection, unreachable
 
 Behavior = SessionInitializationBehavior
 # The server's SessionInitializationBehavior values on the wire (DESIGN's table):
@@ -153,21 +153,25 @@ class ServiceSession(Generic[StubT]):
         raise NotImplementedError
 
     def _invoke(self, call: Callable[[StubT], ResponseT]) -> ResponseT:
-        """Make `call` on the stub; UNAVAILABLE becomes ServiceUnavailableError."""
+        """Make `call` on the stub; no server answering becomes ServiceUnavailableError.
+
+        An UNAVAILABLE the service answered itself (its resource is unavailable)
+        is raised as it came, like every other status.
+        """
         try:
             return call(self._stub)
         except grpc.RpcError as error:
-            if not (isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE):
+            if not unreachable(error):
                 raise
             if not self._connection.discovered:
                 raise self._connection.unavailable(error) from error
-        # The service may have restarted elsewhere: resolve it again and retry once. An
-        # UNAVAILABLE call never reached a server, so sending it again is safe.
+        # The service may have restarted elsewhere: resolve it again and retry once. The
+        # call never reached a server, so sending it again is safe.
         self._connection.forget()
         self._stub = self._stub_type(self._connection.channel())
         try:
             return call(self._stub)
         except grpc.RpcError as error:
-            if isinstance(error, grpc.Call) and error.code() == grpc.StatusCode.UNAVAILABLE:
+            if unreachable(error):
                 raise self._connection.unavailable(error) from error
             raise

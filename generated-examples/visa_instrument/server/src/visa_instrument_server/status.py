@@ -141,6 +141,13 @@ def caller_time_left() -> float | None:
     return None if left is None or left > _NO_DEADLINE_S else left
 
 
+# Trailing metadata on every status the server answers with itself, so that a client
+# tells "the service answered UNAVAILABLE" (its resource is unavailable) from "nothing
+# answered" (gRPC's own UNAVAILABLE: no server there). The client's connection.py
+# reads the same key.
+ANSWERED_KEY = "session-service-answered"
+
+
 def answers_errors(
     handler: Handler[ServicerT, RequestT, ResponseT],
 ) -> Handler[ServicerT, RequestT, ResponseT]:
@@ -154,6 +161,7 @@ def answers_errors(
             return handler(servicer, request, context)
         except Exception as error:  # noqa: BLE001  (every failure gets a status)
             code, details = status_for(rpc, error, servicer.open_sessions())
+            context.set_trailing_metadata(((ANSWERED_KEY, "1"),))
             context.abort(code, details)
 
     return wrapper
