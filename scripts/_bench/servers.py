@@ -71,6 +71,11 @@ def start_target(kind: str, workdir: Path, *, database: bool = False) -> Target:
         database_kinds = {KIND_BASELINE: SERVE_DATABASE_BASELINE, KIND_FLOOR: SERVE_DATABASE_FLOOR}
         serve = database_kinds[kind] if database else kind
         command = [sys.executable, str(ENTRY), "--serve", serve]
+    return launch_target(kind, command, workdir)
+
+
+def launch_target(kind: str, command: list[str], workdir: Path) -> Target:
+    """Run a server `command` in `workdir`; return when it prints its address (pinned)."""
     process = subprocess.Popen(
         command, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )

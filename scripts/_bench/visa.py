@@ -10,11 +10,10 @@ open the same simulated instrument.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
-from _bench import ENTRY, affinity
+from _bench import ENTRY
 from _bench.figures import collect, percentile
 from _bench.load import timed_ms
 from _bench.plan import Plan
@@ -29,10 +28,10 @@ from _bench.servers import (
     KIND_BASELINE,
     KIND_FLOOR,
     KIND_GENERATED,
-    LISTENING,
     SERVE_VISA_BASELINE,
     SERVE_VISA_FLOOR,
     Target,
+    launch_target,
     stop_target,
 )
 from _bench.table import Table
@@ -114,13 +113,4 @@ def _start(kind: str, directory: Path) -> Target:
     else:
         serve = SERVE_VISA_BASELINE if kind == KIND_BASELINE else SERVE_VISA_FLOOR
         command = [sys.executable, str(ENTRY), "--serve", serve]
-    process: subprocess.Popen[str] = subprocess.Popen(
-        command, cwd=directory, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith(LISTENING):
-        process.kill()
-        sys.exit(f"bench: the VISA {kind} server did not start (it printed {line!r})")
-    affinity.pin_server(process.pid)
-    return Target(kind, process, line.removeprefix(LISTENING).strip())
+    return launch_target(kind, command, directory)
