@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from _bench.plan import QUICK
 from helpers import ROOT
 
-OPEN_SIZES, OPEN_CASES = (20_000, 2_000_000), ("first", "again", "appended")
+OPEN_SIZES = (QUICK.log_records, QUICK.huge_log_records)
+OPEN_CASES = ("first", "again", "appended")
 ROWS = {
     "tput_1",
     "tput_8",
