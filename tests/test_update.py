@@ -200,12 +200,7 @@ def test_a_0_3_preset_project_updates_to_the_resource_base(
 
     # Apart from resource.py and the user's test, the project is what a new user gets:
     # every template-owned file changed, added or removed as in a fresh render.
-    theirs = {
-        scenario.resource,
-        Path("tests/test_resource.py"),  # the resource's tests go with it (_skip_if_exists)
-        scenario.user_test_path,
-        Path(".copier-answers.yml"),
-    }
+    theirs = {scenario.resource, scenario.user_test_path, Path(".copier-answers.yml")}
     assert project_files(project) - theirs == project_files(fresh) - theirs
     differing = [
         path
