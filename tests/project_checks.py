@@ -142,7 +142,11 @@ SCENARIOS: dict[str, Scenario] = {
     # the user's, updated to the working tree by the copier command line.
     **{
         scenario.check: Scenario(
-            update_scenario.prepare_preset_update(preset), check_args=("-v", *ANSWER_TESTS)
+            update_scenario.prepare_preset_update(preset),
+            check_args=("-v", *ANSWER_TESTS),
+            # The JSON logger's tests of the path-following log step aside for the
+            # resource.py the user kept (a 0.3 one, with its own check and writes).
+            expected_skips=("resource.py does not open its logs through ndjson.LogFile",),
         )
         for preset, scenario in update_scenario.PRESET_UPDATES.items()
     },

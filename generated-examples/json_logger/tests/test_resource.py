@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import shutil
@@ -21,11 +22,22 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from json_logger_client import JsonLoggerClient
 from json_logger_client.stubs import json_logger_pb2 as pb2
 from json_logger_client.stubs import json_logger_pb2_grpc as pb2_grpc
+from json_logger_server import resource as resource_module
 
 from support import ATTACH_TO_EXISTING, ServerProcess, close, connect, initialize, status_of
 
 Stub = pb2_grpc.JsonLoggerStub
 StartServer = Callable[..., ServerProcess]
+
+# Like the blank preset's skeleton tests, the tests of what the template's resource.py
+# does since it opens logs through ndjson.LogFile step aside for a resource.py kept
+# from before (copier update never rewrites it), saying how to take the new one.
+opens_log_files = pytest.mark.skipif(
+    "ndjson.LogFile(" not in inspect.getsource(resource_module),
+    reason="resource.py does not open its logs through ndjson.LogFile (kept from an earlier "
+    "template): take a new render's open, close and log_measurement_data to have logs "
+    "followed through rotation, a bounded check and link rules",
+)
 
 
 def log(
@@ -170,7 +182,7 @@ def test_existing_file_that_is_not_ndjson_is_refused_and_kept(
     path.write_bytes(content.encode("latin-1"))
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: its" in (error.details() or "")
+    assert "is not NDJSON: " in (error.details() or "")
     assert path.read_bytes() == content.encode("latin-1")
 
 
@@ -193,6 +205,7 @@ def _valid_lines(count: int, name: str = "kept") -> bytes:
     )
 
 
+@opens_log_files
 @pytest.mark.parametrize(
     ("number", "which"), [(1, "its first line"), (5000, "its last complete line")]
 )
@@ -210,6 +223,7 @@ def test_broken_first_or_last_line_is_refused_naming_it(
     assert path.read_bytes() == content
 
 
+@opens_log_files
 def test_middle_lines_are_not_read(stub: Stub, tmp_path: Path) -> None:
     # Opening costs the same whatever the log's size: only its ends are read. A
     # broken line in the middle (which this server never writes) is kept as it is.
@@ -297,7 +311,7 @@ def test_log_corrupted_after_close_is_refused_on_next_open(
     corrupt(path, 1)
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: its first line " in (error.details() or "")
+    assert "is not NDJSON: " in (error.details() or "")
 
 
 def test_log_grown_by_another_process_opens_and_its_lines_are_checked(
@@ -318,7 +332,7 @@ def test_log_grown_by_another_process_opens_and_its_lines_are_checked(
     _append_in_another_process(path, b'{"theirs": 1}\n"not an object"\n')
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: its last complete line is not a JSON object" in (error.details() or "")
+    assert "is not a JSON object" in (error.details() or "")
 
 
 def test_another_writer_during_a_session_is_checked_on_the_next_open(
@@ -331,7 +345,7 @@ def test_another_writer_during_a_session_is_checked_on_the_next_open(
     close(stub, session_name)
     error = status_of(lambda: initialize(stub, str(path)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "is not NDJSON: its last complete line is not valid JSON" in (error.details() or "")
+    assert "is not valid JSON" in (error.details() or "")
 
 
 @pytest.mark.parametrize("seconds", [-62_135_596_801, 253_402_300_800, -(2**62)])
@@ -427,6 +441,7 @@ def names_in(path: Path) -> list[str]:
     return [record["measurement_name"] for record in records(path)]
 
 
+@opens_log_files
 def test_a_rotated_log_is_followed_to_the_new_file_at_its_path(stub: Stub, tmp_path: Path) -> None:
     # Windows: the server opens logs with delete sharing, so another program may
     # rename or delete one that a session holds.
@@ -446,6 +461,7 @@ def test_a_rotated_log_is_followed_to_the_new_file_at_its_path(stub: Stub, tmp_p
     assert second["measurement_name"] == "after replace"
 
 
+@opens_log_files
 def test_a_deleted_log_is_created_again_and_attach_finds_its_session(
     stub: Stub, tmp_path: Path
 ) -> None:
@@ -460,6 +476,7 @@ def test_a_deleted_log_is_created_again_and_attach_finds_its_session(
     assert names_in(path) == ["kept"]
 
 
+@opens_log_files
 def test_a_log_that_cannot_be_reopened_fails_the_call_and_the_session_stays(
     stub: Stub, tmp_path: Path
 ) -> None:
@@ -489,6 +506,7 @@ def _symlink_or_skip(link: Path, target: str) -> None:
     link.symlink_to(target)
 
 
+@opens_log_files
 def test_the_suffix_rule_applies_to_the_file_a_link_reaches(stub: Stub, tmp_path: Path) -> None:
     target = tmp_path / "settings.conf"
     target.write_bytes(b'{"setting": 1}\n')
@@ -504,6 +522,7 @@ def test_the_suffix_rule_applies_to_the_file_a_link_reaches(stub: Stub, tmp_path
     assert not (tmp_path / "absent.conf").exists()
 
 
+@opens_log_files
 def test_the_server_never_appends_to_its_own_standard_error(
     start_server: StartServer, tmp_path: Path
 ) -> None:

@@ -368,7 +368,9 @@ def run_start_bat(folder: Path, environment: dict[str, str]) -> subprocess.Compl
     )
 
 
-@pytest.mark.skipif(sys.platform != "win32", reason="the py launcher and cmd.exe are Windows's")
+@pytest.mark.skipif(
+    sys.platform != "win32", reason="the py launcher and cmd.exe run only on Windows"
+)
 def test_start_bat_finds_the_folders_python_version_with_the_py_launcher(folder: Path) -> None:
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     probe = subprocess.run(["py", f"-{version}", "-c", ""], capture_output=True, check=False)
@@ -379,7 +381,9 @@ def test_start_bat_finds_the_folders_python_version_with_the_py_launcher(folder:
     assert_ran_in_the_venv(run_start_bat(folder, environment), folder)
 
 
-@pytest.mark.skipif(sys.platform != "win32", reason="cmd.exe and its exit codes are Windows's")
+@pytest.mark.skipif(
+    sys.platform != "win32", reason="cmd.exe and its exit codes exist only on Windows"
+)
 def test_start_bat_takes_a_quoted_python_and_stops_on_a_negative_exit_code(folder: Path) -> None:
     environment = {**os.environ, "PYTHON": f'"{sys.executable}"'}
     assert_ran_in_the_venv(run_start_bat(folder, environment), folder)
@@ -391,7 +395,10 @@ def test_start_bat_takes_a_quoted_python_and_stops_on_a_negative_exit_code(folde
     assert "prefix" not in result.stdout and ".venv is not installed" in result.stderr
 
 
-@pytest.mark.skipif(sys.platform != "win32", reason="POSIX moves a directory a process uses")
+@pytest.mark.skipif(
+    sys.platform != "win32",
+    reason="a directory in use refuses a move only on Windows (POSIX moves it)",
+)
 def test_a_rebuild_leaves_a_venv_a_running_instance_uses(folder: Path) -> None:
     assert set_up(folder).returncode == 0
     python = folder / ".venv" / "Scripts" / "python.exe"

@@ -10,6 +10,7 @@ import pytest
 from ni.measurementlink.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
 from ni.measurementlink.discovery.v1.client import DiscoveryClient, ServiceInfo, ServiceLocation
 from ni.measurementlink.sessionmanagement.v1.client import SessionInitializationBehavior
+from ni_grpc_extensions.channelpool import GrpcChannelPool
 
 from local_ni_runtime.discovery import DiscoveryServicer
 from visa_instrument_client.connection import (
@@ -173,22 +174,34 @@ def probes() -> Iterator[Callable[[str], ProbeServer]]:
 
 
 @pytest.fixture
+def pool() -> Iterator[GrpcChannelPool]:
+    """The channels of one test, closed when it ends.
+
+    A later test's probe may get a port this test's probe had; a channel left open
+    would still be backing off from it, and gRPC shares that state between channels.
+    """
+    with GrpcChannelPool() as channels:
+        yield channels
+
+
+@pytest.fixture
 def discovery() -> Iterator[Discovery]:
     running = Discovery()
     yield running
     running.stop()
 
 
-def discovered_session(discovery: Discovery) -> ProbeSession:
-    return ProbeSession(ServiceConnection(PROBE, discovery_client=discovery.client))
+def discovered_session(discovery: Discovery, pool: GrpcChannelPool) -> ProbeSession:
+    connection = ServiceConnection(PROBE, discovery_client=discovery.client, grpc_channel_pool=pool)
+    return ProbeSession(connection)
 
 
 def test_a_call_follows_the_service_to_its_new_address(
-    discovery: Discovery, probes: Callable[[str], ProbeServer]
+    discovery: Discovery, probes: Callable[[str], ProbeServer], pool: GrpcChannelPool
 ) -> None:
     first = probes("first")
     discovery.point_at(first)
-    session = discovered_session(discovery)
+    session = discovered_session(discovery, pool)
     assert session.ask() == "first"
     first.stop()
     second = probes("second")
@@ -199,23 +212,23 @@ def test_a_call_follows_the_service_to_its_new_address(
 
 
 def test_a_service_still_gone_after_resolving_again_is_unavailable_naming_it(
-    discovery: Discovery, probes: Callable[[str], ProbeServer]
+    discovery: Discovery, probes: Callable[[str], ProbeServer], pool: GrpcChannelPool
 ) -> None:
     gone = probes("gone")
     discovery.point_at(gone)  # stays registered, as after a server that was killed
     gone.stop()
-    session = discovered_session(discovery)
+    session = discovered_session(discovery, pool)
     with pytest.raises(ServiceUnavailableError) as caught:
         session.ask()
     assert PROBE.service_class in str(caught.value) and gone.address in str(caught.value)
 
 
 def test_a_refusal_after_resolving_again_is_the_servers_status(
-    discovery: Discovery, probes: Callable[[str], ProbeServer]
+    discovery: Discovery, probes: Callable[[str], ProbeServer], pool: GrpcChannelPool
 ) -> None:
     first = probes("first")
     discovery.point_at(first)
-    session = discovered_session(discovery)
+    session = discovered_session(discovery, pool)
     session.ask()
     first.stop()
     second = probes("second")
@@ -229,14 +242,17 @@ def test_a_refusal_after_resolving_again_is_the_servers_status(
 
 @pytest.mark.parametrize("discovered", [True, False], ids=["discovered", "fixed-address"])
 def test_an_unavailable_resource_is_the_servers_status_not_an_unreachable_service(
-    discovery: Discovery, probes: Callable[[str], ProbeServer], discovered: bool
+    discovery: Discovery,
+    probes: Callable[[str], ProbeServer],
+    discovered: bool,
+    pool: GrpcChannelPool,
 ) -> None:
     probe = probes("bench")
     discovery.point_at(probe)
     connection = (
-        ServiceConnection(PROBE, discovery_client=discovery.client)
+        ServiceConnection(PROBE, discovery_client=discovery.client, grpc_channel_pool=pool)
         if discovered
-        else ServiceConnection(PROBE, address=probe.address)
+        else ServiceConnection(PROBE, address=probe.address, grpc_channel_pool=pool)
     )
     session = ProbeSession(connection)
     probe.resource_unavailable = True
@@ -252,10 +268,10 @@ def test_an_unavailable_resource_is_the_servers_status_not_an_unreachable_servic
 
 
 def test_a_fixed_address_that_stops_answering_is_unavailable_naming_it(
-    probes: Callable[[str], ProbeServer],
+    probes: Callable[[str], ProbeServer], pool: GrpcChannelPool
 ) -> None:
     probe = probes("fixed")
-    session = ProbeSession(ServiceConnection(PROBE, address=probe.address))
+    session = ProbeSession(ServiceConnection(PROBE, address=probe.address, grpc_channel_pool=pool))
     assert session.ask() == "fixed"
     probe.stop()
     with pytest.raises(ServiceUnavailableError, match=probe.address):
@@ -263,10 +279,10 @@ def test_a_fixed_address_that_stops_answering_is_unavailable_naming_it(
 
 
 def test_close_raises_a_refusal_other_than_not_found_and_can_be_retried(
-    probes: Callable[[str], ProbeServer],
+    probes: Callable[[str], ProbeServer], pool: GrpcChannelPool
 ) -> None:
     probe = probes("refusing")
-    session = ProbeSession(ServiceConnection(PROBE, address=probe.address))
+    session = ProbeSession(ServiceConnection(PROBE, address=probe.address, grpc_channel_pool=pool))
     probe.refusal = grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.RpcError) as caught:
         session.close()
@@ -278,10 +294,10 @@ def test_close_raises_a_refusal_other_than_not_found_and_can_be_retried(
 
 
 def test_close_after_not_found_or_once_closed_sends_nothing(
-    probes: Callable[[str], ProbeServer],
+    probes: Callable[[str], ProbeServer], pool: GrpcChannelPool
 ) -> None:
     probe = probes("closing")
-    session = ProbeSession(ServiceConnection(PROBE, address=probe.address))
+    session = ProbeSession(ServiceConnection(PROBE, address=probe.address, grpc_channel_pool=pool))
     probe.refusal = grpc.StatusCode.NOT_FOUND  # another client closed it first
     session.close()
     session.close()
