@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import copier
 import pytest
-from pytest_copie.plugin import Copie
 
-from helpers import render
+from helpers import ROOT
 
 UV = str(Path(sys.executable).parent / "uv")
 VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
@@ -47,6 +48,10 @@ def own_names(project: Path) -> set[str]:
         assert found, package
         names.add(canonical(found[1]))
     return names
+
+
+RUNS = [("json_logger", version) for version in VERSIONS] + [("database", "3.12")]
+PRESETS = {"json_logger": {}, "database": {"preset": "database"}}
 
 
 def deploy(project: Path, destination: Path, version: str) -> subprocess.CompletedProcess[str]:
@@ -80,20 +85,13 @@ def wheel_fits(name: str, version: str) -> bool:
 
 @pytest.mark.timeout(DEPLOY_TIMEOUT + 300)
 def test_folders_for_windows_install_offline_at_the_locked_versions(
-    copie: Copie, tmp_path: Path
+    deploy_targets: Callable[[], tuple[dict[str, Path], Path]],
 ) -> None:
-    projects = {"json_logger": render(copie), "database": render(copie, {"preset": "database"})}
-    runs = [("json_logger", version) for version in VERSIONS] + [("database", "3.12")]
-
-    def deploy_one(run: tuple[str, str]) -> subprocess.CompletedProcess[str]:
-        preset, version = run
-        return deploy(projects[preset], tmp_path / f"{preset}-{version}", version)
-
-    with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # mostly waiting on the index
-        results = dict(zip(runs, pool.map(deploy_one, runs), strict=True))
-    for (preset, version), result in results.items():
-        assert result.returncode == 0, f"{preset} {version}:\n{result.stdout}{result.stderr}"
-        destination = tmp_path / f"{preset}-{version}"
+    # Rendered and deployed in the background since the session started (conftest):
+    # the deploys mostly wait on the package index, so they overlap the other tests.
+    projects, deployed = deploy_targets()
+    for preset, version in RUNS:
+        destination = deployed / f"{preset}-{version}"
         lock = locked(projects[preset])
         folders = [*(destination / "Services").iterdir(), *(destination / "Measurements").iterdir()]
         assert len(folders) == 3
@@ -119,3 +117,36 @@ def test_folders_for_windows_install_offline_at_the_locked_versions(
             entries = [e for e in re.split(r"\n(?=\S)", requirements) if not e.startswith("#")]
             assert len(entries) == len(resolved), folder
             assert all("==" in e and "--hash=sha256:" in e for e in entries), folder
+
+
+def render_and_deploy(workdir: Path) -> int:
+    """Render each preset into `workdir` and deploy every run there; report failures.
+
+    Run as `python tests/test_deploy_targets.py WORKDIR` in the background: exits 1,
+    after printing each failed deploy's output, if any failed.
+    """
+    for preset, answers in PRESETS.items():
+        copier.run_copy(
+            str(ROOT),
+            workdir / preset,
+            data=answers,
+            defaults=True,
+            unsafe=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
+
+    def deploy_one(run: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+        preset, version = run
+        return deploy(workdir / preset, workdir / "deployed" / f"{preset}-{version}", version)
+
+    with ThreadPoolExecutor(max_workers=len(RUNS)) as pool:  # mostly waiting on the index
+        results = dict(zip(RUNS, pool.map(deploy_one, RUNS), strict=True))
+    failed = {run: result for run, result in results.items() if result.returncode != 0}
+    for (preset, version), result in failed.items():
+        print(f"deploy of {preset} for Python {version} failed:\n{result.stdout}{result.stderr}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(render_and_deploy(Path(sys.argv[1])))
