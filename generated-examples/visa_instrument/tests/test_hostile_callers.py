@@ -91,14 +91,15 @@ def test_at_the_open_file_limit_new_sessions_are_refused_and_connections_still_a
 ) -> None:
     if sys.platform == "win32":
         pytest.skip("RLIMIT_NOFILE is POSIX's; Windows has no per-process limit to reach")
-    import resource as limits
-
     limit = 128
-
-    def lower_limit() -> None:  # in the server's process, before it starts
-        limits.setrlimit(limits.RLIMIT_NOFILE, (limit, limit))
-
-    server = start_server(preexec_fn=lower_limit)
+    # The limit is set by a small program that then becomes the server (exec), not in
+    # a preexec_fn: that runs between fork and exec of this multi-threaded process.
+    lower_limit_then_exec = (
+        "import os, resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit})); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    server = start_server(wrapper=[sys.executable, "-c", lower_limit_then_exec])
     channels: list[grpc.Channel] = []
     opened: list[tuple[pb2_grpc.VisaInstrumentStub, str]] = []
     refusal = None
