@@ -46,13 +46,14 @@ def render(dest: Path) -> None:
 
 
 def build(project: Path, environment: Path, extra: list[str]) -> Path:
-    """Create `environment` holding the client and server (and `extra`); return its python."""
+    """Create `environment` holding the core, client and server (and `extra`); return its python."""
     uv = str(_bootstrap.bin_dir() / "uv")
     subprocess.run(
         [uv, "venv", "--quiet", "--python", sys.executable, str(environment)], check=True
     )
     python = environment / "bin" / "python"
-    install = ["-e", str(project / "client"), "-e", str(project / "server"), *extra]
+    own = [arg for package in ("core", "client", "server") for arg in ("-e", str(project / package))]
+    install = [*own, *extra]
     subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *install], check=True)
     return python
 

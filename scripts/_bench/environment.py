@@ -75,6 +75,8 @@ def _build_environment(
             encoding="utf-8",
         )
         packages += ["-c", str(pins)]
+    # One core: every render carries it byte-identical.
+    packages += ["-e", str(project / "core")]
     packages += ["-e", str(project / "client"), "-e", str(project / "server")]
     for render in presets:
         packages += ["-e", str(render / "client"), "-e", str(render / "server")]

@@ -28,6 +28,8 @@ DATABASE_SERVER_PACKAGE = "results_database_server"
 DATABASE_CLIENT_PACKAGE = "results_database_client"
 # A result as the benchmark logs it to the database, and as the large table holds it.
 SITE, STATUS, STATION = 0, "Passed", "bench-station"
+# Every render serves through the core's serving module (its pool and default workers).
+SERVING = "session_service_core.server.serving"
 PIN_NAMES = ("DUT_VDD",)
 
 
@@ -51,7 +53,7 @@ def modules() -> Modules:
         pb2=importlib.import_module(f"{CLIENT_PACKAGE}.stubs.json_logger_pb2"),
         pb2_grpc=importlib.import_module(f"{CLIENT_PACKAGE}.stubs.json_logger_pb2_grpc"),
         client=importlib.import_module(CLIENT_PACKAGE),
-        server_main=importlib.import_module(f"{SERVER_PACKAGE}.main"),
+        server_main=importlib.import_module(SERVING),
         behavior=importlib.import_module(
             "ni.measurementlink.sessionmanagement.v1.client"
         ).SessionInitializationBehavior,
@@ -88,7 +90,7 @@ def database_modules() -> DatabaseModules:
         grpc=importlib.import_module("grpc"),
         pb2=importlib.import_module(f"{stubs}_pb2"),
         pb2_grpc=importlib.import_module(f"{stubs}_pb2_grpc"),
-        server_main=importlib.import_module(f"{DATABASE_SERVER_PACKAGE}.main"),
+        server_main=importlib.import_module(SERVING),
         resource=importlib.import_module(f"{DATABASE_SERVER_PACKAGE}.resource"),
     )
 
@@ -118,5 +120,5 @@ def visa_modules() -> VisaModules:
         grpc=importlib.import_module("grpc"),
         pb2=importlib.import_module(f"{stubs}_pb2"),
         pb2_grpc=importlib.import_module(f"{stubs}_pb2_grpc"),
-        server_main=importlib.import_module(f"{VISA_SERVER_PACKAGE}.main"),
+        server_main=importlib.import_module(SERVING),
     )

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent import futures
 from typing import IO, Any
 
 from _bench.project import INITIALIZE_NEW, Modules, database_modules, modules, visa_modules
@@ -72,10 +71,8 @@ def serve(kind: str) -> int:
 
 
 def _server(grpc: Any, server_main: Any) -> Any:
-    """A gRPC server on the pool `server_main` builds by default (or the plain pool it used)."""
-    workers = server_main.parse_args([]).workers  # the generated server's default pool
-    make_pool = getattr(server_main, "thread_pool", None)
-    pool = make_pool(workers) if make_pool else futures.ThreadPoolExecutor(max_workers=workers)
+    """A gRPC server on the pool the generated server builds by default."""
+    pool = server_main.thread_pool(server_main.DEFAULT_WORKERS)  # the generated server's pool
     return grpc.server(pool, options=[("grpc.so_reuseport", 0)])
 
 

@@ -1,4 +1,4 @@
-"""Generate the gRPC stubs of every proto under client/src, or check they are current.
+"""Generate the gRPC stubs of every proto under client/src and core/src, or check they are current.
 
 Usage:
     python scripts/generate_stubs.py           # (re)generate the stubs next to each proto
@@ -23,7 +23,8 @@ from pathlib import Path
 import pinned_tools
 
 PROJECT = Path(__file__).resolve().parent.parent
-SOURCE_ROOT = PROJECT / "client" / "src"
+# The service's proto is the client's; the core carries its own (session administration).
+SOURCE_ROOTS = (PROJECT / "client" / "src", PROJECT / "core" / "src")
 # Set in the re-run under the tool environment, so a broken one cannot loop.
 REENTERED = "GENERATE_STUBS_IN_TOOL_ENVIRONMENT"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
@@ -39,17 +40,17 @@ def plugin(name: str) -> str:
     return f"--plugin={name}={path}"
 
 
-def generate(proto: Path, out: Path) -> None:
+def generate(proto: Path, root: Path, out: Path) -> None:
     """Run protoc for one proto, writing the four stub modules under `out`."""
     from grpc_tools import protoc  # only a Python with the pinned generators has it
 
     include = Path(protoc.__file__).parent / "_proto"
-    relative = proto.relative_to(SOURCE_ROOT).as_posix()
+    relative = proto.relative_to(root).as_posix()
     command = [
         sys.executable,
         "-m",
         "grpc_tools.protoc",
-        f"--proto_path={SOURCE_ROOT}",
+        f"--proto_path={root}",
         f"--proto_path={include}",
         plugin("protoc-gen-mypy"),
         plugin("protoc-gen-mypy_grpc"),
@@ -64,10 +65,10 @@ def generate(proto: Path, out: Path) -> None:
         sys.exit(f"generate_stubs: protoc failed for {relative}:\n{result.stderr.strip()}")
 
 
-def stub_paths(proto: Path, root: Path) -> list[Path]:
-    """Return where the stubs of `proto` live below `root`."""
-    relative = proto.relative_to(SOURCE_ROOT).with_suffix("")
-    return [root / relative.parent / f"{relative.name}{suffix}" for suffix in GENERATED_SUFFIXES]
+def stub_paths(proto: Path, root: Path, out: Path) -> list[Path]:
+    """Return where the stubs of `proto`, found below `root`, live below `out`."""
+    relative = proto.relative_to(root).with_suffix("")
+    return [out / relative.parent / f"{relative.name}{suffix}" for suffix in GENERATED_SUFFIXES]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,18 +88,18 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"generate_stubs: {python} lacks the pinned generators; delete its folder.")
         command = [str(python), str(Path(__file__).resolve()), *arguments]
         return subprocess.run(command, env={**os.environ, REENTERED: "1"}, check=False).returncode
-    protos = sorted(SOURCE_ROOT.rglob("*.proto"))
+    protos = [(root, proto) for root in SOURCE_ROOTS for proto in sorted(root.rglob("*.proto"))]
     if not protos:
-        sys.exit(f"generate_stubs: no .proto file under {SOURCE_ROOT}")
+        sys.exit(f"generate_stubs: no .proto file under {SOURCE_ROOTS[0]}")
     stale = []
-    for proto in protos:
+    for root, proto in protos:
         if not args.check:
-            generate(proto, SOURCE_ROOT)
+            generate(proto, root, root)
             continue
         with tempfile.TemporaryDirectory() as scratch:
-            generate(proto, Path(scratch))
-            fresh_paths = stub_paths(proto, Path(scratch))
-            current_paths = stub_paths(proto, SOURCE_ROOT)
+            generate(proto, root, Path(scratch))
+            fresh_paths = stub_paths(proto, root, Path(scratch))
+            current_paths = stub_paths(proto, root, root)
             for fresh, current in zip(fresh_paths, current_paths, strict=True):
                 if not current.exists() or not filecmp.cmp(fresh, current, shallow=False):
                     stale.append(current.relative_to(PROJECT).as_posix())

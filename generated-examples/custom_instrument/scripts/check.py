@@ -32,8 +32,10 @@ VENV = PROJECT / ".venv"
 STAMP = VENV / "check-environment.sha256"
 LOCK = "requirements-dev.lock"
 TOOLS = "requirements-dev.txt"
-INPUTS = (LOCK, TOOLS, "client/pyproject.toml", "server/pyproject.toml", "runtime/pyproject.toml")
-PACKAGES = ("client", "server", "runtime")
+# The project's own packages, installed editable. The core (session-service-core)
+# is a folder here until it comes from a package index: then drop "core".
+PACKAGES = ("core", "client", "server", "runtime")
+INPUTS = (LOCK, TOOLS, *(f"{folder}/pyproject.toml" for folder in PACKAGES))
 RESOLUTIONS = ("locked", "highest", "lowest-direct")
 
 

@@ -270,18 +270,21 @@ def main(argv: list[str]) -> int:
     lock = read_lock(LOCK.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="deploy-") as scratch_name:
         scratch = Path(scratch_name)
+        core = build_wheel(uv, PROJECT / "core", scratch)
         client = build_wheel(uv, PROJECT / "client", scratch)
         server = build_wheel(uv, PROJECT / "server", scratch)
         # Data files the plug-ins share in examples/ (a register map): each folder gets a copy.
         shared = tuple(sorted((PROJECT / "examples").glob(SHARED_DATA)))
         service = args.destination / "Services" / SERVICE_FOLDER
         folders: list[tuple[Path, Path, list[Path], list[str], tuple[Path, ...]]] = [
-            (PROJECT / "server", service, [client, server], [], ())
+            (PROJECT / "server", service, [core, client, server], [], ())
         ]
         for plugin in PLUGINS:
             source = PROJECT / "examples" / plugin
             measurement = args.destination / "Measurements" / plugin
-            folders.append((source, measurement, [client], index_requirements(source), shared))
+            folders.append(
+                (source, measurement, [core, client], index_requirements(source), shared)
+            )
         for source, folder, wheels, requirements, data in folders:
             index_lines = pinned_lines(resolve(uv, wheels, requirements, target, scratch), lock)
             write_folder(source, folder, target, [*own_lines(wheels), *index_lines], wheels, data)

@@ -15,7 +15,7 @@ import pytest
 from ni.measurementlink.discovery.v1.client import DiscoveryClient
 
 from custom_instrument_client import SERVICE
-from custom_instrument_server.main import SHUTDOWN_GRACE
+from session_service_core.server.serving import SHUTDOWN_GRACE
 
 from support import (
     SERVER_MODULE,

@@ -18,7 +18,7 @@ import ni_measurement_plugin_sdk_service as nims
 import nidcpower
 import niswitch
 
-from json_logger_client.stopping import stop_requests
+from session_service_core.stopping import stop_requests
 
 SERVICE_CLASS = "LocalRuntimeMultiplexedDCPower_Python"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from json_logger_server.errors import InvalidArgumentError
-from json_logger_server.files import open_append
 from json_logger_server.ndjson import MAX_LINE, check
+from session_service_core.server.errors import InvalidArgumentError
+from session_service_core.server.files import open_append
 
 
 def check_file(path: Path) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from ni.measurementlink.discovery.v1.client import DiscoveryClient
 
 from json_logger_client import SERVICE
-from json_logger_server.main import SHUTDOWN_GRACE
+from session_service_core.server.serving import SHUTDOWN_GRACE
 
 from support import (
     SERVER_MODULE,

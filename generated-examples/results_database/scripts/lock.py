@@ -5,7 +5,7 @@ Usage:
     python scripts/lock.py --check   # exit 1 if requirements-dev.lock is not what this makes
 
 The lock is resolved by `uv pip compile` from requirements-dev.txt (the pinned
-tools) and the dependencies of client/, server/ and runtime/ (their pyproject.toml),
+tools) and the dependencies of the packages in check.PACKAGES (their pyproject.toml),
 for every platform and every Python from 3.10 (`--universal`), with the hashes of
 every file. The project's own packages are left out: check.py installs them
 editable on top. uv keeps the versions already in the lock unless a requirement
@@ -24,10 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from check import PACKAGES
+
 PROJECT = Path(__file__).resolve().parent.parent
 LOCK = PROJECT / "requirements-dev.lock"
 TOOLS = PROJECT / "requirements-dev.txt"
-PACKAGES = ("client", "server", "runtime")
 OLDEST_PYTHON = "3.10"
 NAME = re.compile(r'^name\s*=\s*"([^"]+)"\s*$', re.MULTILINE)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import ni_measurement_plugin_sdk_service as nims
 
-from results_database_client.stopping import stop_requests
+from session_service_core.stopping import stop_requests
 
 SERVICE_CLASS = "LocalRuntimeEveryTypeMeasurement_Python"
 

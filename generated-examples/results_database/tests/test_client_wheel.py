@@ -26,7 +26,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fresh_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def core_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The core the client requires: ../core until it comes from a package index."""
+    return build_wheel(PROJECT / "core", tmp_path_factory.mktemp("core-dist"))
+
+
+@pytest.fixture(scope="module")
+def fresh_python(wheel: Path, core_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new environment with the wheel and its dependencies (no local runtime): its Python."""
     environment = tmp_path_factory.mktemp("plugin-env") / ".venv"
     uv = shutil.which("uv")
@@ -35,7 +41,7 @@ def fresh_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     else:
         venv.create(environment, with_pip=True)
     python = venv_python(environment)
-    install(python, wheel)
+    install(python, core_wheel, wheel)
     return python
 
 
@@ -77,7 +83,7 @@ def test_importing_the_client_redirects_nothing_even_with_the_variable_set(
     probe = f"""
 import importlib.util
 import {PACKAGE}
-from {PACKAGE} import local_runtime
+from session_service_core import local_runtime
 from ni.measurementlink.discovery.v1.client import _client, _support
 print(importlib.util.find_spec("local_ni_runtime") is None)
 print(_client._get_discovery_service_address is _support._get_discovery_service_address)

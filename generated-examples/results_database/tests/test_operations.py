@@ -50,7 +50,7 @@ from support import (
 )
 
 OWN_SERVICE = pb2.DESCRIPTOR.services_by_name["ResultsDatabase"].full_name
-ADMIN_SERVICE = "results_database.admin.v1.SessionAdmin"
+ADMIN_SERVICE = "session_service_core.admin.v1.SessionAdmin"
 HEALTH_SERVICE = "grpc.health.v1.Health"
 
 

@@ -926,7 +926,7 @@ def test_a_database_with_damaged_pages_is_data_loss_and_kept(stub: Stub, tmp_pat
 # without the test process feeling it: the server's own opening code, in a child.
 _AT_THE_LIMIT = """
 import os, resource, sys
-from results_database_server.errors import ResourceExhaustedError
+from session_service_core.server.errors import ResourceExhaustedError
 from results_database_server.resource import SQLiteDatabase
 
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))

@@ -15,7 +15,7 @@ import pytest
 from ni.measurementlink.discovery.v1.client import DiscoveryClient
 
 from results_database_client import SERVICE
-from results_database_server.main import SHUTDOWN_GRACE
+from session_service_core.server.serving import SHUTDOWN_GRACE
 
 from support import (
     SERVER_MODULE,

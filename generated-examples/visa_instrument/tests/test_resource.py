@@ -17,10 +17,10 @@ import grpc
 import pytest
 from pyvisa import constants, errors
 
+from session_service_core.server.errors import ServiceError
 from visa_instrument_client import VisaInstrumentClient
 from visa_instrument_client.stubs import visa_instrument_pb2 as pb2
 from visa_instrument_client.stubs import visa_instrument_pb2_grpc as pb2_grpc
-from visa_instrument_server.errors import ServiceError
 from visa_instrument_server.resource import VisaInstrumentResource, _refusal
 
 from support import PROJECT, ServerProcess, close, initialize, status_of

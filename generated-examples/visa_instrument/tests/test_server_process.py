@@ -14,8 +14,8 @@ import grpc
 import pytest
 from ni.measurementlink.discovery.v1.client import DiscoveryClient
 
+from session_service_core.server.serving import SHUTDOWN_GRACE
 from visa_instrument_client import SERVICE
-from visa_instrument_server.main import SHUTDOWN_GRACE
 
 from support import (
     SERVER_MODULE,

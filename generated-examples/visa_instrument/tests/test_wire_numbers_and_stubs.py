@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from session_service_core.server.sessions import InitializationBehavior
 from visa_instrument_client.stubs import visa_instrument_pb2 as pb2
 
 from support import PROJECT
@@ -29,6 +30,13 @@ def test_behaviour_enum_has_the_three_values_of_the_contract() -> None:
     }
 
 
+def test_the_core_registry_has_the_numbers_of_the_proto() -> None:
+    prefix = "SESSION_INITIALIZATION_BEHAVIOR_"
+    enum = pb2.SessionInitializationBehavior
+    proto = {name.removeprefix(prefix): number for name, number in enum.items()}
+    assert {behavior.name: behavior.value for behavior in InitializationBehavior} == proto
+
+
 def test_initialize_request_encodes_name_as_field_1_and_behaviour_as_field_2() -> None:
     request = pb2.InitializeRequest(
         resource_name="r",
@@ -44,10 +52,11 @@ def test_initialize_response_encodes_session_name_then_new_session() -> None:
 
 
 def copy_for_stub_check(destination: Path) -> Path:
-    """Copy what scripts/generate_stubs.py reads and writes (scripts, client/src)."""
+    """Copy what scripts/generate_stubs.py reads and writes (scripts, client/src, core/src)."""
     caches = shutil.ignore_patterns("__pycache__", "*.egg-info")
     shutil.copytree(PROJECT / "scripts", destination / "scripts", ignore=caches)
-    shutil.copytree(PROJECT / "client" / "src", destination / "client" / "src", ignore=caches)
+    for package in ("client", "core"):
+        shutil.copytree(PROJECT / package / "src", destination / package / "src", ignore=caches)
     return destination
 
 
@@ -73,4 +82,4 @@ def test_stub_check_fails_on_a_changed_proto_naming_the_stale_files(tmp_path: Pa
     assert stale.returncode == 1, stale.stdout + stale.stderr
     assert "Stubs out of date (run python scripts/generate_stubs.py):" in stale.stdout
     assert (STUBS / "visa_instrument_pb2.py").as_posix() in stale.stdout
-    assert "visa_instrument_admin_pb2.py" not in stale.stdout  # only what changed
+    assert "session_admin_pb2.py" not in stale.stdout  # only what changed

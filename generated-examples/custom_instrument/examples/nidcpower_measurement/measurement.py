@@ -18,9 +18,9 @@ import nidcpower
 from custom_instrument_client import (
     CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,
     CustomInstrumentSessionConstructor,
-    local_runtime,
 )
-from custom_instrument_client.stopping import stop_requests
+from session_service_core import local_runtime
+from session_service_core.stopping import stop_requests
 
 import session_use
 

@@ -17,12 +17,9 @@ from pathlib import Path
 import ni_measurement_plugin_sdk_service as nims
 import nidmm
 
-from json_logger_client import (
-    JSON_LOGGER_INSTRUMENT_TYPE,
-    JsonLoggerSessionConstructor,
-    local_runtime,
-)
-from json_logger_client.stopping import stop_requests
+from json_logger_client import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
+from session_service_core import local_runtime
+from session_service_core.stopping import stop_requests
 
 import session_use
 

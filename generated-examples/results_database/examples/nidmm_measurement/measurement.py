@@ -20,9 +20,9 @@ import nidmm
 from results_database_client import (
     RESULTS_DATABASE_INSTRUMENT_TYPE,
     ResultsDatabaseSessionConstructor,
-    local_runtime,
 )
-from results_database_client.stopping import stop_requests
+from session_service_core import local_runtime
+from session_service_core.stopping import stop_requests
 
 import session_use
 

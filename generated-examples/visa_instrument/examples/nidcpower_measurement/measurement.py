@@ -15,12 +15,9 @@ from pathlib import Path
 import ni_measurement_plugin_sdk_service as nims
 import nidcpower
 
-from visa_instrument_client import (
-    VISA_INSTRUMENT_INSTRUMENT_TYPE,
-    VisaInstrumentSessionConstructor,
-    local_runtime,
-)
-from visa_instrument_client.stopping import stop_requests
+from session_service_core import local_runtime
+from session_service_core.stopping import stop_requests
+from visa_instrument_client import VISA_INSTRUMENT_INSTRUMENT_TYPE, VisaInstrumentSessionConstructor
 
 import session_use
 

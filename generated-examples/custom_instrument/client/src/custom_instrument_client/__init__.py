@@ -1,6 +1,11 @@
 """Client of the CustomInstrument service, with its proto and generated stubs."""
 
-from .connection import ServiceConnection, ServiceNotFoundError, ServiceUnavailableError
+from session_service_core.client.connection import (
+    ServiceConnection,
+    ServiceNotFoundError,
+    ServiceUnavailableError,
+)
+
 from .session import SERVICE, CustomInstrumentClient
 from .session_constructor import (
     CUSTOM_INSTRUMENT_INSTRUMENT_TYPE,

@@ -20,7 +20,8 @@ import csv
 import re
 from pathlib import Path
 
-from .errors import InvalidArgumentError
+from session_service_core.server.errors import InvalidArgumentError
+
 from .resource_base import CustomInstrumentResourceBase
 
 PROTOCOLS = ("SPI", "I2C", "UART")

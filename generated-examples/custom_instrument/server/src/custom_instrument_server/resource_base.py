@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from .errors import UnimplementedError
+from session_service_core.server.errors import UnimplementedError
 
 ResourceT = TypeVar("ResourceT", bound="CustomInstrumentResourceBase")
 

@@ -12,12 +12,12 @@ import grpc
 
 from custom_instrument_client.stubs import custom_instrument_pb2 as pb2
 from custom_instrument_client.stubs import custom_instrument_pb2_grpc as pb2_grpc
+from session_service_core.server.errors import InvalidArgumentError
+from session_service_core.server.limits import ensure_descriptor_headroom
+from session_service_core.server.sessions import SessionRegistry
+from session_service_core.server.status import answers_errors
 
-from .errors import InvalidArgumentError
-from .limits import ensure_descriptor_headroom
 from .resource import CustomInstrumentResource as Resource
-from .sessions import SessionRegistry
-from .status import answers_errors
 
 
 class CustomInstrumentServicer(pb2_grpc.CustomInstrumentServicer):

@@ -1,6 +1,11 @@
 """Client of the JsonLogger service, with its proto and generated stubs."""
 
-from .connection import ServiceConnection, ServiceNotFoundError, ServiceUnavailableError
+from session_service_core.client.connection import (
+    ServiceConnection,
+    ServiceNotFoundError,
+    ServiceUnavailableError,
+)
+
 from .session import SERVICE, JsonLoggerClient
 from .session_constructor import JSON_LOGGER_INSTRUMENT_TYPE, JsonLoggerSessionConstructor
 

@@ -12,7 +12,8 @@ from ni.measurementlink.sessionmanagement.v1.client import (
 )
 from ni_grpc_extensions.channelpool import GrpcChannelPool
 
-from .connection import ServiceConnection
+from session_service_core.client.connection import ServiceConnection
+
 from .session import JsonLoggerClient
 
 JSON_LOGGER_INSTRUMENT_TYPE = "JsonLoggerService"

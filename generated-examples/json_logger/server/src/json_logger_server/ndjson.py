@@ -19,8 +19,12 @@ import os
 import stat
 from collections.abc import Iterable
 
-from .errors import FailedPreconditionError, InvalidArgumentError, ServiceError
-from .files import open_append
+from session_service_core.server.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    ServiceError,
+)
+from session_service_core.server.files import open_append
 
 _READ = 64 * 1024  # bytes of the first read at each end; a typical record is under 1 KiB
 # The longest line the check reads: over any record the server writes (gRPC's 4 MiB

@@ -14,9 +14,10 @@ import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from session_service_core.server.errors import InvalidArgumentError
+from session_service_core.server.files import path_problem, plain_path
+
 from . import ndjson
-from .errors import InvalidArgumentError
-from .files import path_problem, plain_path
 from .resource_base import JsonLoggerResourceBase
 
 ACCEPTED_SUFFIXES = (".ndjson", ".log", ".txt")

@@ -20,7 +20,7 @@ import datetime
 from collections.abc import Mapping
 from typing import TypeVar
 
-from .errors import UnimplementedError
+from session_service_core.server.errors import UnimplementedError
 
 ResourceT = TypeVar("ResourceT", bound="JsonLoggerResourceBase")
 

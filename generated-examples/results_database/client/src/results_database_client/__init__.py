@@ -1,6 +1,11 @@
 """Client of the ResultsDatabase service, with its proto and generated stubs."""
 
-from .connection import ServiceConnection, ServiceNotFoundError, ServiceUnavailableError
+from session_service_core.client.connection import (
+    ServiceConnection,
+    ServiceNotFoundError,
+    ServiceUnavailableError,
+)
+
 from .session import SERVICE, ResultsDatabaseClient
 from .session_constructor import RESULTS_DATABASE_INSTRUMENT_TYPE, ResultsDatabaseSessionConstructor
 

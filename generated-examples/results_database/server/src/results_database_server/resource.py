@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .errors import (
+from session_service_core.server.errors import (
     SHOWN_CHARACTERS,
     AbortedError,
     DataLossError,
@@ -43,9 +43,10 @@ from .errors import (
     UnavailableError,
     shown,
 )
-from .files import path_problem
+from session_service_core.server.files import path_problem
+from session_service_core.server.status import caller_time_left
+
 from .resource_base import ResultsDatabaseResourceBase
-from .status import caller_time_left
 
 if TYPE_CHECKING:
     import psycopg

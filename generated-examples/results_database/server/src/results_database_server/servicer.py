@@ -12,13 +12,13 @@ import grpc
 
 from results_database_client.stubs import results_database_pb2 as pb2
 from results_database_client.stubs import results_database_pb2_grpc as pb2_grpc
+from session_service_core.server.arguments import moment
+from session_service_core.server.errors import InvalidArgumentError
+from session_service_core.server.limits import ensure_descriptor_headroom
+from session_service_core.server.sessions import SessionRegistry
+from session_service_core.server.status import answers_errors
 
-from .arguments import moment
-from .errors import InvalidArgumentError
-from .limits import ensure_descriptor_headroom
 from .resource import ResultsDatabaseResource as Resource
-from .sessions import SessionRegistry
-from .status import answers_errors
 
 
 class ResultsDatabaseServicer(pb2_grpc.ResultsDatabaseServicer):

@@ -11,8 +11,9 @@ from ni.measurementlink.discovery.v1.client import DiscoveryClient
 from ni.measurementlink.sessionmanagement.v1.client import SessionInitializationBehavior
 from ni_grpc_extensions.channelpool import GrpcChannelPool
 
-from .connection import ServiceConnection, ServiceIdentity
-from .session_base import ServiceSession, connection_for, server_behavior
+from session_service_core.client.connection import ServiceConnection, ServiceIdentity
+from session_service_core.client.session_base import ServiceSession, connection_for, server_behavior
+
 from .stubs import visa_instrument_pb2 as pb2
 from .stubs import visa_instrument_pb2_grpc as pb2_grpc
 

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import grpc
 
-from .errors import (
+from session_service_core.server.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
     ServiceError,
     UnavailableError,
     UnimplementedError,
 )
+
 from .resource_base import VisaInstrumentResourceBase
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from .errors import UnimplementedError
+from session_service_core.server.errors import UnimplementedError
 
 ResourceT = TypeVar("ResourceT", bound="VisaInstrumentResourceBase")
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import grpc
 
+from session_service_core.server.errors import InvalidArgumentError
+from session_service_core.server.limits import ensure_descriptor_headroom
+from session_service_core.server.sessions import SessionRegistry
+from session_service_core.server.status import answers_errors
 from visa_instrument_client.stubs import visa_instrument_pb2 as pb2
 from visa_instrument_client.stubs import visa_instrument_pb2_grpc as pb2_grpc
 
-from .errors import InvalidArgumentError
-from .limits import ensure_descriptor_headroom
 from .resource import VisaInstrumentResource as Resource
-from .sessions import SessionRegistry
-from .status import answers_errors
 
 
 class VisaInstrumentServicer(pb2_grpc.VisaInstrumentServicer):

@@ -1,0 +1,1 @@
+"""Generated gRPC stubs of the core's own proto (the session administration service)."""

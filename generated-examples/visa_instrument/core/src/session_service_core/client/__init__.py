@@ -1,0 +1,1 @@
+"""The client side: finding the service (`connection`) and the session base (`session_base`)."""
