@@ -17,7 +17,7 @@ import pytest
 from helpers import ROOT
 from project_checks import check_environment, project_checks  # noqa: F401  (background checks)
 
-DEPLOY_TARGETS = "test_deploy_targets.py"
+DEPLOY_TARGETS = Path(__file__).parent / "scripts" / "test_deploy_targets.py"
 DEPLOY_WAIT_S = 1200  # the background deploys' own limit is per deploy; this bounds them all
 
 
@@ -31,20 +31,20 @@ def pytest_configure(config: pytest.Config) -> None:
 def deploy_targets(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], tuple[dict[str, Path], Path]]]:
-    """Start tests/test_deploy_targets.py's renders and deploys as the session starts.
+    """Start tests/scripts/test_deploy_targets.py's renders and deploys as the session starts.
 
     They wait on the package index most of the time, so they run beside the rest of
     the suite. Yields a function that waits for them and returns the rendered
     projects by preset and the folder the deploys went to (failing the test that
     calls it if a deploy failed).
     """
-    selected = any(item.path.name == DEPLOY_TARGETS for item in request.session.items)
+    selected = any(item.path.name == DEPLOY_TARGETS.name for item in request.session.items)
     workdir = tmp_path_factory.mktemp("deploy-targets")
     process = None
     if selected:
         log = (workdir / "deploys.log").open("w", encoding="utf-8")
         process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).parent / DEPLOY_TARGETS), str(workdir)],
+            [sys.executable, str(DEPLOY_TARGETS), str(workdir)],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -1,6 +1,6 @@
 """Copier as its users install it: alone in an environment, nothing else next to it.
 
-Shared by the first-contact tests (tests/test_first_contact.py) and the project
+Shared by the first-contact tests (tests/renders/test_first_contact.py) and the project
 check scenario that copies the Bench Logger this way (tests/project_checks.py).
 """
 

@@ -1,6 +1,6 @@
 """A fourth preset added the way template/_presets/README.md says: one folder, one line.
 
-tests/test_preset_catalog.py checks that the render of it passes its own
+tests/renders/test_preset_catalog.py checks that the render of it passes its own
 scripts/check.py, so the catalog is the whole of what a preset needs.
 """
 

@@ -98,7 +98,7 @@ PYTHON_3_10 = oldest_supported_python()
 ANSWER_TESTS = ("-m", "not environment")
 
 # Every preset and unusual answer set, each rendered and checked; the update scenario
-# is checked after `copier update` from v1 to v2 (tests/test_update.py).
+# is checked after `copier update` from v1 to v2 (tests/update/test_update.py).
 SCENARIOS: dict[str, Scenario] = {
     # NI's JSON logger with the newest versions its packages allow (what a fresh
     # install on a station gets: protobuf 7 today) ...
@@ -150,14 +150,15 @@ SCENARIOS: dict[str, Scenario] = {
         )
         for preset, scenario in update_scenario.PRESET_UPDATES.items()
     },
-    # A fourth preset, added as template/_presets/README.md says (tests/test_preset_catalog.py).
+    # A fourth preset, added as template/_presets/README.md says
+    # (tests/renders/test_preset_catalog.py).
     "fourth_preset": Scenario(
         fourth_preset.prepare,
         check_args=("-v", *ANSWER_TESTS),
         expected_skips=("TallyCounterResource.increment is written",),
     ),
     # A new user: Copier installed alone copies a renamed logger from a git clone
-    # (tests/test_first_contact.py).
+    # (tests/renders/test_first_contact.py).
     "bench_logger_copied_with_copier_alone": Scenario(
         copier_alone.prepare_bench_logger, check_args=("-v", *ANSWER_TESTS)
     ),

@@ -1,4 +1,4 @@
-"""A user's project across a template release, as tests/test_update.py checks it.
+"""A user's project across a template release, as tests/update/test_update.py checks it.
 
 The template is cloned into a scratch git repository with the working tree's
 changes committed (so the commit a render records exists when updating). v1 is

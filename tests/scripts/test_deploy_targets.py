@@ -19,7 +19,8 @@ from pathlib import Path
 import copier
 import pytest
 
-from helpers import ROOT
+# Not helpers.ROOT: conftest runs this module as a script, where tests/ is not on the path.
+ROOT = Path(__file__).resolve().parents[2]
 
 UV = str(Path(sys.executable).parent / "uv")
 VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
@@ -122,7 +123,7 @@ def test_folders_for_windows_install_offline_at_the_locked_versions(
 def render_and_deploy(workdir: Path) -> int:
     """Render each preset into `workdir` and deploy every run there; report failures.
 
-    Run as `python tests/test_deploy_targets.py WORKDIR` in the background: exits 1,
+    Run as `python tests/scripts/test_deploy_targets.py WORKDIR` in the background: exits 1,
     after printing each failed deploy's output, if any failed.
     """
     for preset, answers in PRESETS.items():

@@ -1,7 +1,7 @@
 """scripts/bench.py runs end to end: one quick run, every row present with numbers.
 
 A smoke test only: the figures depend on the machine, so nothing here judges them
-(the full benchmark and its targets are in the README's Performance section).
+(the full benchmark and its targets are in scripts/BENCHMARK.md).
 """
 
 from __future__ import annotations

@@ -74,6 +74,28 @@ def describe_stub(pb2: Path) -> dict[str, Any]:
     return described
 
 
+# Copier renders a file's content through Jinja only when its name ends in the
+# template suffix; _presets/ and _macros/ hold includes, which keep it whatever
+# they contain. Anything that marks Jinja in a file's text.
+JINJA_MARKS = re.compile(r"\{\{|\{%|\{#")
+
+
+def test_template_files_ending_in_jinja_hold_jinja() -> None:
+    # A plain file rendered through Jinja reads as if it varied per render, and the
+    # checked-in examples are its only sign that it does not: name it as it is.
+    template = ROOT / "template"
+    needless = sorted(
+        path.relative_to(ROOT).as_posix()
+        for path in template.rglob("*.jinja")
+        if path.relative_to(template).parts[0] not in ("_presets", "_macros")
+        and not JINJA_MARKS.search(path.read_text("utf-8"))
+    )
+    assert not needless, (
+        "these template files hold no Jinja ({{ }}, {% %} or {# #}) but end in .jinja; "
+        f"git mv each to its name without .jinja (Copier copies it as is): {needless}"
+    )
+
+
 def relative_files(project: Path) -> set[str]:
     return {path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()}
 

@@ -56,7 +56,9 @@ def test_new_service_without_destination_prints_usage() -> None:
 
 
 def test_run_tests_treats_no_collected_tests_as_failure() -> None:
-    result = run_script("run_tests.py", "-k", "no_test_is_named_like_this", "tests/test_scripts.py")
+    result = run_script(
+        "run_tests.py", "-k", "no_test_is_named_like_this", "tests/scripts/test_scripts.py"
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "collected no tests" in result.stderr
 
