@@ -122,11 +122,10 @@ def test_defaults_render_the_json_logger(copie: Copie) -> None:
     assert expected <= files, f"missing: {sorted(expected - files)}"
     # No stub module may land outside the package (a top-level json_logger_pb2
     # would shadow or be shadowed by NI's own top-level *_pb2 packages): the
-    # service's stubs and the admin service's, nothing else.
+    # service's stubs and the core's admin service's, nothing else.
     assert {path for path in files if path.endswith(STUB_SUFFIXES)} == {
-        f"client/src/json_logger_client/stubs/json_logger{kind}{s}"
-        for kind in ("", "_admin")
-        for s in STUB_SUFFIXES
+        *(f"client/src/json_logger_client/stubs/json_logger{s}" for s in STUB_SUFFIXES),
+        *(f"core/src/session_service_core/stubs/session_admin{s}" for s in STUB_SUFFIXES),
     }
 
     config = json.loads((project / "server/JsonLogger.serviceconfig").read_text("utf-8"))

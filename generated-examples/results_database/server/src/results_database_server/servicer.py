@@ -2,8 +2,8 @@
 
 Template-owned, rendered from the RPC answers: `copier update` rewrites it. Each
 handler finds the session, unpacks the request into the resource method's
-keyword arguments and packs what it returns into the response; status.py turns
-what it raises into the status the client sees.
+keyword arguments and packs what it returns into the response; the core's
+status.py turns what it raises into the status the client sees.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ custom RPC while holding the session (calls on one session never overlap), and
 `close` once, when the session closes. Request fields arrive as keyword
 arguments (an unset Timestamp or Duration as None); a method returns None, its
 response's one field, or a tuple of its fields in the order the proto declares
-them. Raise the errors in errors.py to answer with a specific status code.
+them. Raise the errors in session_service_core.server.errors to answer with a
+specific status code.
 """
 
 from __future__ import annotations
