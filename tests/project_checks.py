@@ -71,32 +71,34 @@ def rendered(answers: dict[str, Any]) -> Callable[[Path], None]:
     return prepare
 
 
-CORE_TESTS = ROOT / "template" / "core" / "tests"
+TEMPLATE = ROOT / "template"
 
 
-def with_core_tests(prepare: Callable[[Path], None]) -> Callable[[Path], None]:
-    """`prepare`, then the core's own tests (and its mutation script) put into the render.
+def with_package_tests(prepare: Callable[[Path], None]) -> Callable[[Path], None]:
+    """`prepare`, then the core's and the local runtime's own tests put into the render.
 
-    The core's tests are not rendered (copier.yml excludes them): they run once, here,
-    in one render's environment, linted and type-checked with the render's settings.
+    Their tests (and the core's mutation script) are not rendered (copier.yml
+    excludes them): they run once, here, in one render's environment, linted and
+    type-checked with the render's settings.
     """
 
-    def prepare_with_core_tests(project: Path) -> None:
+    def prepare_with_package_tests(project: Path) -> None:
         prepare(project)
-        shutil.copytree(CORE_TESTS, project / "core" / "tests")
-        shutil.copytree(CORE_TESTS.parent / "scripts", project / "core" / "scripts")
+        for folder in ("core/tests", "core/scripts", "runtime/tests"):
+            shutil.copytree(TEMPLATE / folder, project / folder)
         settings = project / "pyproject.toml"
         text = settings.read_text("utf-8")
         for anchor, added in [
-            ('files = [\n    "core/src",', '\n    "core/tests",'),
+            ('files = [\n    "core/src",', '\n    "core/tests",\n    "runtime/tests",'),
+            # The core's tests import their helper (pausing) by its name.
             ('mypy_path = [\n    "core/src",', '\n    "core/tests",'),
-            ('"tests/**" = ["D"]', '\n"core/tests/**" = ["D"]'),
+            ('"tests/**" = ["D"]', '\n"core/tests/**" = ["D"]\n"runtime/tests/**" = ["D"]'),
         ]:
             assert anchor in text, f"pyproject.toml no longer has {anchor!r}"
             text = text.replace(anchor, anchor + added, 1)
         settings.write_text(text, "utf-8")
 
-    return prepare_with_core_tests
+    return prepare_with_package_tests
 
 
 def oldest_supported_python() -> str | None:
@@ -129,10 +131,11 @@ ANSWER_TESTS = ("-m", "not environment")
 # is checked after `copier update` from v1 to v2 (tests/update/test_update.py).
 SCENARIOS: dict[str, Scenario] = {
     # NI's JSON logger with the newest versions its packages allow (what a fresh
-    # install on a station gets: protobuf 7 today) ... and the core's own tests.
+    # install on a station gets: protobuf 7 today) ... and the core's and the local
+    # runtime's own tests.
     "defaults": Scenario(
-        with_core_tests(rendered({})),
-        check_args=("--resolution", "highest", "tests", "core/tests"),
+        with_package_tests(rendered({})),
+        check_args=("--resolution", "highest", "tests", "core/tests", "runtime/tests"),
     ),
     "register_map": Scenario(rendered({"preset": "register_map"}), check_args=ANSWER_TESTS),
     # SQLite and a PostgreSQL server its tests start (.ci/run installs one when missing);

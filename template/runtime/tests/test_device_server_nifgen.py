@@ -14,13 +14,13 @@ import hightime
 import nifgen
 import pytest
 
-from support import ServerProcess
+from local_ni_runtime.server import LocalRuntime
 
 INVALID_VALUE = -1074135024  # IVI: Invalid value for parameter or property
 
 
 @pytest.fixture
-def generator(runtime: ServerProcess) -> Iterator[nifgen.Session]:
+def generator(runtime: LocalRuntime) -> Iterator[nifgen.Session]:
     channel = grpc.insecure_channel(runtime.address)
     options = nifgen.GrpcSessionOptions(channel, session_name="niFGen-FGEN1")
     with nifgen.Session("FGEN1", grpc_options=options) as session:

@@ -29,13 +29,13 @@ from niscope import niscope_pb2, niscope_pb2_grpc
 from niswitch import niswitch_pb2, niswitch_pb2_grpc
 from session_pb2 import Session
 
-from support import ServerProcess
+from local_ni_runtime.server import LocalRuntime
 
 INVALID_VALUE = -1074135024  # IVI: Invalid value for parameter or property
 
 
 @pytest.fixture
-def smu(runtime: ServerProcess) -> Iterator[nidcpower.Session]:
+def smu(runtime: LocalRuntime) -> Iterator[nidcpower.Session]:
     channel = grpc.insecure_channel(runtime.address)
     options = nidcpower.GrpcSessionOptions(channel, session_name="test-smu")
     with nidcpower.Session("DCPower1/0, DCPower1/1", grpc_options=options) as session:
@@ -44,7 +44,7 @@ def smu(runtime: ServerProcess) -> Iterator[nidcpower.Session]:
 
 
 @pytest.fixture
-def dmm(runtime: ServerProcess) -> Iterator[nidmm.Session]:
+def dmm(runtime: LocalRuntime) -> Iterator[nidmm.Session]:
     channel = grpc.insecure_channel(runtime.address)
     options = nidmm.GrpcSessionOptions(channel, session_name="test-dmm")
     with nidmm.Session("DMM1", grpc_options=options) as session:
@@ -183,7 +183,7 @@ def test_dmm_refuses_what_a_4081_cannot_do(dmm: nidmm.Session) -> None:
 
 
 @pytest.fixture
-def mux(runtime: ServerProcess) -> Iterator[niswitch.Session]:
+def mux(runtime: LocalRuntime) -> Iterator[niswitch.Session]:
     channel = grpc.insecure_channel(runtime.address)
     options = niswitch.GrpcSessionOptions(channel, session_name="Multiplexer1")
     with niswitch.Session("", "2525/2-Wire Sixteen 4x1 Mux", True, grpc_options=options) as session:
@@ -223,7 +223,7 @@ def test_switch_refuses_what_ni_switch_refuses(
     assert caught.value.code == code
 
 
-def test_switch_sessions_are_shared_by_name(runtime: ServerProcess) -> None:
+def test_switch_sessions_are_shared_by_name(runtime: LocalRuntime) -> None:
     channel = grpc.insecure_channel(runtime.address)
     attach = niswitch.GrpcSessionOptions(
         channel,
@@ -242,7 +242,7 @@ def test_switch_sessions_are_shared_by_name(runtime: ServerProcess) -> None:
     channel.close()
 
 
-def test_session_names_follow_nis_initialize_and_attach_rules(runtime: ServerProcess) -> None:
+def test_session_names_follow_nis_initialize_and_attach_rules(runtime: LocalRuntime) -> None:
     channel = grpc.insecure_channel(runtime.address)
     attach = nidmm.GrpcSessionOptions(
         channel,
@@ -292,7 +292,7 @@ ANY = Session(name="any")
     ],
 )
 def test_rpcs_not_simulated_answer_unimplemented_by_name(
-    runtime: ServerProcess, rpc: str, message: Any, stub_type: Any
+    runtime: LocalRuntime, rpc: str, message: Any, stub_type: Any
 ) -> None:
     with (
         grpc.insecure_channel(runtime.address) as channel,
@@ -314,7 +314,7 @@ def test_rpcs_not_simulated_answer_unimplemented_by_name(
     ],
 )
 def test_other_device_server_interfaces_say_how_to_test_with_nis_server(
-    runtime: ServerProcess, interface: str
+    runtime: LocalRuntime, interface: str
 ) -> None:
     # What NI's SDK does when a plug-in initializes a session of this driver.
     with pytest.raises(grpc.RpcError) as caught:
@@ -332,7 +332,7 @@ def test_other_device_server_interfaces_say_how_to_test_with_nis_server(
 
 
 @pytest.fixture
-def relay_driver(runtime: ServerProcess) -> Iterator[niswitch.Session]:
+def relay_driver(runtime: LocalRuntime) -> Iterator[niswitch.Session]:
     """A relay driver session, as NI's NI-SWITCH relay plug-ins open one (a PXI-2567)."""
     channel = grpc.insecure_channel(runtime.address)
     options = niswitch.GrpcSessionOptions(channel, session_name="niRelayDriver-RelayDriver1")

@@ -25,7 +25,7 @@ from ni.measurementlink.sessionmanagement.v1.client import (
     SessionManagementClient,
 )
 
-from support import ServerProcess
+from local_ni_runtime.server import LocalRuntime
 
 NAMESPACE = "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"
 TWO_SITES = f"""<?xml version="1.0" encoding="utf-8"?>
@@ -93,12 +93,12 @@ def register(tmp_path: Path, xml: str) -> str:
 
 
 @pytest.fixture
-def pin_map_id(runtime: ServerProcess, tmp_path: Path) -> str:
+def pin_map_id(runtime: LocalRuntime, tmp_path: Path) -> str:
     return register(tmp_path, TWO_SITES)
 
 
 @pytest.fixture
-def multiplexed(runtime: ServerProcess, tmp_path: Path) -> str:
+def multiplexed(runtime: LocalRuntime, tmp_path: Path) -> str:
     return register(tmp_path, MULTIPLEXED)
 
 
@@ -235,7 +235,7 @@ def test_multiplexer_lookups_get_nis_status_codes(multiplexed: str) -> None:
 
 
 def test_a_route_through_an_undefined_multiplexer_is_refused(
-    runtime: ServerProcess, tmp_path: Path
+    runtime: LocalRuntime, tmp_path: Path
 ) -> None:
     broken = MULTIPLEXED.replace('multiplexer="MuxB"', 'multiplexer="MuxC"')
     with pytest.raises(grpc.RpcError) as caught:
@@ -248,7 +248,7 @@ def test_a_route_through_an_undefined_multiplexer_is_refused(
 
 
 def test_get_sessions_lists_registered_and_reserved_sessions(
-    runtime: ServerProcess, registered: list[SessionInformation], multiplexed: str
+    runtime: LocalRuntime, registered: list[SessionInformation], multiplexed: str
 ) -> None:
     def names(instrument_type_id: str = "") -> list[str]:
         with grpc.insecure_channel(runtime.address) as channel:
@@ -353,7 +353,7 @@ def connected(reservation: Any, names: list[str], **filters: Any) -> list[tuple[
 
 
 @pytest.fixture
-def relays(runtime: ServerProcess, tmp_path: Path) -> str:
+def relays(runtime: LocalRuntime, tmp_path: Path) -> str:
     return register(tmp_path, RELAYS)
 
 
@@ -416,7 +416,7 @@ def test_reserving_everything_includes_the_relays(relays: str) -> None:
     ],
 )
 def test_bad_relay_references_are_refused_by_line(
-    runtime: ServerProcess, tmp_path: Path, old: str, new: str, message: str
+    runtime: LocalRuntime, tmp_path: Path, old: str, new: str, message: str
 ) -> None:
     xml = RELAYS.replace(old, new)
     if "Nope" in new:  # an unknown relay in a group fails when the group is reserved
@@ -431,7 +431,7 @@ def test_bad_relay_references_are_refused_by_line(
 
 
 def test_daqmx_tasks_name_their_channels_in_the_channel_list(
-    runtime: ServerProcess, tmp_path: Path
+    runtime: LocalRuntime, tmp_path: Path
 ) -> None:
     context = PinMapContext(pin_map_id=register(tmp_path, DAQMX), sites=[0])
     pins = ["Pin1", "Pin2", "Pin3", "Pin4"]
@@ -452,7 +452,7 @@ def test_daqmx_tasks_name_their_channels_in_the_channel_list(
 
 
 def test_a_daqmx_channel_outside_the_channel_list_is_refused(
-    runtime: ServerProcess, tmp_path: Path
+    runtime: LocalRuntime, tmp_path: Path
 ) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         register(tmp_path, DAQMX.replace('channel="Dev1/ai0"', 'channel="Dev1/ai1"'))
@@ -461,7 +461,7 @@ def test_a_daqmx_channel_outside_the_channel_list_is_refused(
 
 
 def test_digital_pattern_channels_are_named_by_site_and_pin(
-    runtime: ServerProcess, tmp_path: Path
+    runtime: LocalRuntime, tmp_path: Path
 ) -> None:
     # NI's 2Digital2Group4Pin1Site facts: channel lists read "site0/CS, site0/SCLK, ...".
     xml = f"""<?xml version="1.0" encoding="utf-8"?>
@@ -491,7 +491,7 @@ def test_digital_pattern_channels_are_named_by_site_and_pin(
 
 
 def test_the_pin_map_service_lists_pins_relays_and_their_groups(
-    runtime: ServerProcess, relays: str
+    runtime: LocalRuntime, relays: str
 ) -> None:
     with grpc.insecure_channel(runtime.address) as channel:
         stub = pin_map_grpc.PinMapServiceStub(channel)

@@ -16,13 +16,13 @@ import hightime
 import niscope
 import pytest
 
-from support import ServerProcess
+from local_ni_runtime.server import LocalRuntime
 
 INVALID_VALUE = -1074135024  # IVI: Invalid value for parameter or property
 
 
 @pytest.fixture
-def scope(runtime: ServerProcess) -> Iterator[niscope.Session]:
+def scope(runtime: LocalRuntime) -> Iterator[niscope.Session]:
     channel = grpc.insecure_channel(runtime.address)
     options = niscope.GrpcSessionOptions(channel, session_name="niScope-SCOPE1")
     with niscope.Session("SCOPE1", grpc_options=options) as session:

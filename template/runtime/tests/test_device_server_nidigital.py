@@ -17,7 +17,7 @@ import grpc
 import nidigital
 import pytest
 
-from support import ServerProcess
+from local_ni_runtime.server import LocalRuntime
 
 INVALID_VALUE = -1074135024  # IVI: Invalid value for parameter or property
 NAMESPACE = "http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd"
@@ -64,7 +64,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def digital(runtime: ServerProcess, files: dict[str, Path]) -> Iterator[nidigital.Session]:
+def digital(runtime: LocalRuntime, files: dict[str, Path]) -> Iterator[nidigital.Session]:
     channel = grpc.insecure_channel(runtime.address)
     options = nidigital.GrpcSessionOptions(channel, "niDigitalPattern-DigitalPattern1")
     with nidigital.Session("DigitalPattern1", grpc_options=options) as session:

@@ -18,13 +18,13 @@ import nidaqmx.errors
 import pytest
 from nidaqmx.constants import AcquisitionType, TaskMode
 
-from support import ServerProcess
+from local_ni_runtime.server import LocalRuntime
 
 INVALID_VALUE = -200077  # NI-DAQmx: requested value is not a supported value
 
 
 @pytest.fixture
-def task(runtime: ServerProcess) -> Iterator[nidaqmx.Task]:
+def task(runtime: LocalRuntime) -> Iterator[nidaqmx.Task]:
     channel = grpc.insecure_channel(runtime.address)
     options = nidaqmx.GrpcSessionOptions(channel, session_name="Dev1")
     with nidaqmx.Task(new_task_name="Dev1", grpc_options=options) as created:
@@ -86,7 +86,7 @@ def test_a_range_the_device_cannot_measure_is_refused(
 
 
 def test_a_task_set_up_once_is_attached_to_and_read_as_nis_examples_do(
-    runtime: ServerProcess,
+    runtime: LocalRuntime,
 ) -> None:
     # NI's nidaqmx_analog_input example: TestStand setup creates the task and its
     # channels and leaves it; the measurement attaches and reads without adding channels.
