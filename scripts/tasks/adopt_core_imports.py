@@ -16,10 +16,13 @@ core/ and hidden folders (.venv, .git):
 - `from <server_package> import errors` (and `from . import errors` inside it),
   split off from the names that did not move.
 
-A module is left alone when the project still has a file of that name (the
-user's own, or one Copier kept because the user edited it): the task then says
-so. Files it does not change are not written, so it is a no-op on a project
-already on the new layout, and running it twice changes nothing the second time.
+Copier runs tasks before it removes the files the new template no longer has,
+so while a project still on the old layout updates, the old modules are there
+and about to go. In a project already on the new layout (its last commit has
+core/), a file of a moved module's name is the user's own: imports of it are
+left alone, and the task says so. Files it does not change are not written, so
+it is a no-op on a project already on the new layout, and running it twice
+changes nothing the second time.
 copier.yml runs it on `copier update`, in the project, with Copier's Python:
 `python adopt_core_imports.py SPEC_JSON`, the JSON naming server_package,
 client_package and package_stem.
@@ -30,6 +33,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +93,26 @@ def module_file(project: Path, dotted: str) -> Path | None:
             if candidate.exists():
                 return candidate
     return None
+
+
+def had_core(project: Path) -> bool:
+    """Whether the project was on the new layout before this update: its last commit has core/.
+
+    Outside a git work tree (Copier updates only those), whether core/ is there now.
+    """
+    git = shutil.which("git")
+    if git is not None:
+        head = subprocess.run(
+            [git, "rev-parse", "--verify", "--quiet", "HEAD"], cwd=project, capture_output=True
+        )
+        if head.returncode == 0:
+            core = subprocess.run(
+                [git, "cat-file", "-e", "HEAD:./core/pyproject.toml"],
+                cwd=project,
+                capture_output=True,
+            )
+            return core.returncode == 0
+    return (project / "core").is_dir()
 
 
 def package_of(project: Path, path: Path) -> list[str] | None:
@@ -189,15 +214,17 @@ def python_files(project: Path) -> list[Path]:
 def adopt(project: Path, server_package: str, client_package: str, package_stem: str) -> list[Path]:
     """Rewrite the project's imports of moved modules; return the files changed."""
     moved = Moved.for_project(server_package, client_package, package_stem)
-    kept = {old for old in moved.modules if module_file(project, old) is not None}
-    for old in sorted(kept):
-        where = module_file(project, old)
-        print(
-            f"adopt_core_imports: {where} is still in the project, so imports of {old} are left"
-            f" as they are; the template's version of it is now {moved.modules[old]}.",
-            file=sys.stderr,
-        )
-    moved = moved.without(kept)
+    if had_core(project):  # a module of an old name is the user's own now
+        kept = {old: module_file(project, old) for old in moved.modules}
+        for old, where in sorted(kept.items()):
+            if where is not None:
+                print(
+                    f"adopt_core_imports: imports of {old} are left as they are:"
+                    f" {where.relative_to(project)} is the project's own"
+                    f" (the template's module of that name is {moved.modules[old]}).",
+                    file=sys.stderr,
+                )
+        moved = moved.without({old for old, where in kept.items() if where is not None})
     changed = []
     for path in python_files(project):
         try:
