@@ -31,6 +31,7 @@ client_package and package_stem.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
 import shutil
@@ -178,7 +179,8 @@ def rewrite(source: str, package: list[str] | None, moved: Moved) -> str:
     except SyntaxError:
         tree = None
     if tree is not None:
-        lines = source.splitlines(keepends=True)
+        # The lines as ast counts them (\n, \r\n or \r; not form feeds), ends kept.
+        lines = io.StringIO(source, newline="").readlines()
         edits: list[tuple[int, int, str]] = []
         for node in ast.walk(tree):
             if not isinstance(node, ast.ImportFrom) or node.end_lineno is None:
@@ -189,9 +191,12 @@ def rewrite(source: str, package: list[str] | None, moved: Moved) -> str:
             if statements is None:
                 continue
             first = lines[node.lineno - 1]
-            indent = first[: len(first) - len(first.lstrip())]
-            newline = "\r\n" if first.endswith("\r\n") else "\n"
-            edits.append((start, end, (newline + indent).join(statements)))
+            before = first[: len(first.encode("utf-8")[: node.col_offset].decode("utf-8"))]
+            if before.strip():  # `if TYPE_CHECKING: from . import errors, servicer`
+                separator = "; "
+            else:  # one statement a line, at the indentation of the one replaced
+                separator = ("\r\n" if first.endswith("\r\n") else "\n") + before
+            edits.append((start, end, separator.join(statements)))
         for start, end, new in sorted(edits, reverse=True):
             source = source[:start] + new + source[end:]
     # Every other use of an old dotted name: `import pkg.errors`, `pkg.errors.X`, patch targets.

@@ -89,6 +89,12 @@ BEFORE_AFTER = {
         "    assert session_service_core.server.sessions.SessionRegistry and errors\n"
         "    assert json_logger_admin_pb2.ListSessionsRequest\n",
     ),
+    # A statement sharing its line is split on that line.
+    SERVER / "typing_only.py": (
+        "import typing\n\nif typing.TYPE_CHECKING: from . import errors, main\n",
+        "import typing\n\nif typing.TYPE_CHECKING: from . import main; "
+        "from session_service_core.server import errors\n",
+    ),
     # Windows line endings stay Windows line endings.
     Path("scripts/lab_tool.py"): (
         "from json_logger_server.pool import Pool\r\nfrom json_logger_server import (\r\n"
