@@ -59,7 +59,7 @@ CLIENT_MODULES = {
     "stopping": f"{CORE}.stopping",
     "local_runtime": f"{CORE}.local_runtime",
 }
-SKIPPED_FOLDERS = {"core", "__pycache__", "node_modules"}
+SKIPPED_FOLDERS = {"__pycache__", "node_modules"}
 HEAD = re.compile(r"from\s[\s.\w\\]*?(?=\bimport\b)")
 
 

@@ -55,6 +55,10 @@ BEFORE_AFTER = {
         "from .. import servicer\n"
         "from session_service_core.server import pool\n",
     ),
+    SERVER / "core" / "calibration.py": (  # a subpackage named core is the user's too
+        "from ..files import path_problem\n",
+        "from session_service_core.server.files import path_problem\n",
+    ),
     CLIENT / "extras.py": (
         "from .connection import connect\nfrom .session_base import SessionBase\n",
         "from session_service_core.client.connection import connect\n"
