@@ -184,6 +184,25 @@ SCENARIOS: dict[str, Scenario] = {
         )
         for preset, scenario in update_scenario.PRESET_UPDATES.items()
     },
+    # A project of every preset there was before session_service_core, with a note in
+    # resource.py and a test of the user's importing moved modules, updated to the working
+    # tree. Every template-owned file must then equal a fresh render's (the other scenarios
+    # check those), so pytest runs the contract, the resource and the user's tests.
+    **{
+        update.check: Scenario(
+            update_scenario.prepare_core_update(preset),
+            check_args=(
+                "-v",
+                *ANSWER_TESTS,
+                "tests/test_sessions.py",
+                "tests/test_wire_compatibility.py",
+                "tests/test_resource.py",
+                update.user_test_path.as_posix(),
+            ),
+            expected_skips=("this user writes to read-only files (root)",),
+        )
+        for preset, update in update_scenario.CORE_UPDATES.items()
+    },
     # A fourth preset, added as template/_presets/README.md says
     # (tests/renders/test_preset_catalog.py).
     "fourth_preset": Scenario(

@@ -65,7 +65,9 @@ USER_NOTE = "Bench 3 in lab B has the only supply: ask Dana before changing its 
 # The 0.3.0 release (CHANGELOG.md), the version users' projects are on.
 RELEASE_0_3 = "5196734bc2b7e38ed30c053afda9d74cf256e306"
 
-# What template v2 changes in template-owned files.
+# What template v2 changes in template-owned files: the core's sessions module (a
+# render carries it byte-identical in core/) and the project README.
+CORE_SESSIONS = Path("core/src/session_service_core/server/sessions.py")
 V2_SESSIONS_LINE = "# Template v2: a template-owned change that an update must bring.\n"
 V2_README_LINE = "Template v2 adds this line to the project README.\n"
 
@@ -101,7 +103,7 @@ def tag_two_versions(template: Path) -> None:
             "clone the repository with its history (not --depth 1)"
         )
     git(template, "tag", "v1", RELEASE_0_3)
-    sessions = template / "template/server/src/{{ server_package }}/sessions.py"
+    sessions = template / "template" / CORE_SESSIONS
     sessions.write_text(sessions.read_text("utf-8") + "\n\n" + V2_SESSIONS_LINE, "utf-8")
     readme = template / "template/README.md.jinja"
     readme.write_text(readme.read_text("utf-8") + "\n" + V2_README_LINE, "utf-8")
@@ -370,10 +372,12 @@ def copier_cli(cwd: Path, *args: str) -> None:
     print(result.stdout + result.stderr, flush=True)
 
 
-def render_0_3_preset_and_work_on_it(template: Path, project: Path, scenario: PresetUpdate) -> None:
-    """Render `scenario`'s preset from the 0.3.0 release and commit the user's work on top."""
-    if git(template, "cat-file", "-t", RELEASE_0_3, check=False).strip() != "commit":
-        raise AssertionError(f"the 0.3.0 release commit {RELEASE_0_3} is not in the history")
+def render_0_3_preset_and_work_on_it(
+    template: Path, project: Path, scenario: PresetUpdate | CoreUpdate, commit: str = RELEASE_0_3
+) -> None:
+    """Render `scenario`'s preset at `commit` (the 0.3.0 release) and commit the user's work."""
+    if git(template, "cat-file", "-t", commit, check=False).strip() != "commit":
+        raise AssertionError(f"the template commit {commit} is not in the history")
     copier_cli(
         project.parent,
         "copy",
@@ -381,7 +385,7 @@ def render_0_3_preset_and_work_on_it(template: Path, project: Path, scenario: Pr
         "--defaults",
         "--quiet",
         "--vcs-ref",
-        RELEASE_0_3,
+        commit,
         "--data",
         f"preset={scenario.preset}",
         str(template),
@@ -392,7 +396,7 @@ def render_0_3_preset_and_work_on_it(template: Path, project: Path, scenario: Pr
     resource = project / scenario.resource
     source = resource.read_text("utf-8")
     if source.count(scenario.edit_anchor) != 1:
-        raise AssertionError(f"the 0.3 {scenario.preset} resource.py has no line to edit")
+        raise AssertionError(f"the {commit[:7]} {scenario.preset} resource.py has no line to edit")
     source = source.replace(scenario.edit_anchor, scenario.user_comment + scenario.edit_anchor)
     resource.write_text(source, "utf-8")
     (project / scenario.user_test_path).write_text(scenario.user_test, "utf-8")
@@ -410,5 +414,134 @@ def prepare_preset_update(preset: str) -> Callable[[Path], None]:
         # The clone's HEAD is the working tree: what the next release will be.
         copier_cli(project, "update", "--trust", "--defaults", "--vcs-ref", "HEAD")
         print(PRESET_UPDATED, flush=True)
+
+    return prepare
+
+
+# The commit before session_service_core: up to it, every render carried the session
+# machinery in its own packages (json_logger_server.errors, json_logger_client.stopping ...).
+BEFORE_CORE = "54cf850fffc43198710ccfd240523becbbcee894"
+
+# A test of the user's that imports three of the moved modules from their old places.
+CORE_USER_TEST = '''\
+"""Lab B: our refusals reach callers with their status; a stop keeps its first reason."""
+
+from __future__ import annotations
+
+import grpc
+
+{imports}
+
+
+def test_a_refusal_is_invalid_argument_with_its_message() -> None:
+    code, message = status_for("Write", InvalidArgumentError("GAIN is not on board 3"), 1)
+    assert (code, message) == (grpc.StatusCode.INVALID_ARGUMENT, "GAIN is not on board 3")
+
+
+def test_a_stop_keeps_the_first_reason() -> None:
+    stopper = Stopper()
+    stopper.request("Lab B closes the bench")
+    stopper.request("a later reason")
+    assert stopper.requested and stopper.wait() == "Lab B closes the bench"
+'''
+# The same imports after the update, as the formatter orders them.
+CORE_IMPORTS = (
+    "from session_service_core.server.errors import InvalidArgumentError\n"
+    "from session_service_core.server.status import status_for\n"
+    "from session_service_core.stopping import Stopper"
+)
+
+
+@dataclass(frozen=True)
+class CoreUpdate:
+    """A project of one preset rendered before session_service_core, edited by its user."""
+
+    preset: str
+    package_stem: str
+    edit_anchor: str  # the line of resource.py the user's comment goes above
+    user_comment: str
+    user_test_path = Path("tests/test_lab_b_core.py")
+
+    @property
+    def resource(self) -> Path:
+        """The user-owned resource module."""
+        return Path("server/src") / f"{self.package_stem}_server" / "resource.py"
+
+    @property
+    def user_test(self) -> str:
+        """The user's test, importing moved modules from the render's packages."""
+        server, client = f"{self.package_stem}_server", f"{self.package_stem}_client"
+        return CORE_USER_TEST.format(
+            imports=f"from {client}.stopping import Stopper\n"
+            f"from {server}.errors import InvalidArgumentError\n"
+            f"from {server}.status import status_for"
+        )
+
+    @property
+    def updated_user_test(self) -> str:
+        """The user's test once the update pointed its imports at the core."""
+        return CORE_USER_TEST.format(imports=CORE_IMPORTS)
+
+    @property
+    def user_test_id(self) -> str:
+        """How pytest -v names one of the user's tests."""
+        return f"{self.user_test_path.name}::test_a_refusal_is_invalid_argument_with_its_message"
+
+    @property
+    def check(self) -> str:
+        """The name of this update's scenario in tests/project_checks.py."""
+        return f"{self.preset}_updated_from_before_core"
+
+
+CORE_UPDATES: dict[str, CoreUpdate] = {
+    update.preset: update
+    for update in (
+        CoreUpdate(
+            "blank",
+            "my_resource",
+            "        return resource_name.strip()\n",
+            "        # Lab B: bench names are typed by hand.\n",
+        ),
+        CoreUpdate(
+            "json_logger",
+            "json_logger",
+            '        self._log.append(line.encode("utf-8"))\n',
+            "        # Lab B: one append per record, so a killed server loses none.\n",
+        ),
+        CoreUpdate(
+            "database",
+            "results_database",
+            "        self._database.close()\n",
+            "        # Lab B: the nightly backup copies the file after this.\n",
+        ),
+        CoreUpdate(
+            "register_map",
+            "custom_instrument",
+            '        self._registers[self._register(register_name)] = _in_range("value", value, '
+            "REGISTER_MAX)\n",
+            "        # Lab B: register names are case-sensitive on this board.\n",
+        ),
+        CoreUpdate(
+            "visa_instrument",
+            "visa_instrument",
+            '        self._exchange("write to", lambda: '
+            "self.instrument.write(_command(command)))\n",
+            "        # Lab B: the DMM drops commands sent faster than 10 per second.\n",
+        ),
+    )
+}
+# What the preparation prints once the update is done, before the project's check.
+CORE_UPDATED = "updated the project rendered before session_service_core to the working tree"
+
+
+def prepare_core_update(preset: str) -> Callable[[Path], None]:
+    """The preparation of a `preset` project made before the core, updated to the working tree."""
+    scenario = CORE_UPDATES[preset]
+
+    def prepare(project: Path) -> None:
+        template = clone_template(project.parent)
+        render_0_3_preset_and_work_on_it(template, project, scenario, BEFORE_CORE)
+        copier_cli(project, "update", "--trust", "--defaults", "--vcs-ref", "HEAD")
+        print(CORE_UPDATED, flush=True)
 
     return prepare

@@ -10,6 +10,9 @@ and the project's own scripts/check.py passes (started in the background with th
 other project checks, tests/project_checks.py). The third does the same for a
 project of each other preset 0.3 offered (json_logger, register_map), updated from
 0.3.0 by the copier command line: its resource.py is adapted to the resource base.
+The fourth does the same for a project of every preset there was on the commit
+before session_service_core: the old modules go, core/ comes, and the user's
+imports of moved modules point at the core.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ import pytest
 
 from project_checks import WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
 from update_scenario import (
+    BEFORE_CORE,
+    CORE_SESSIONS,
+    CORE_UPDATED,
+    CORE_UPDATES,
     HEARTBEAT,
     PRESET_UPDATED,
     PRESET_UPDATES,
@@ -108,7 +115,7 @@ def test_update_to_a_new_template_version_keeps_the_users_work(
     assert USER_NOTE in readme
     # The template's change arrived, merged without conflicts.
     assert V2_README_LINE in readme and V2_README_LINE not in committed(Path("README.md"))
-    assert (project / SERVER_PACKAGE / "sessions.py").read_text("utf-8").endswith(V2_SESSIONS_LINE)
+    assert (project / CORE_SESSIONS).read_text("utf-8").endswith(V2_SESSIONS_LINE)
     assert not list(project.rglob("*.rej"))
     conflicted = git(project, "grep", "-l", "-e", "^<<<<<<<", "-e", "^>>>>>>>", check=False)
     assert conflicted == "", f"conflict markers in: {conflicted}"
@@ -251,3 +258,71 @@ def test_a_0_3_preset_project_updates_to_the_resource_base(
     assert code == 0, f"scripts/check.py failed after the update ({project}):\n{tail(output)}"
     assert not unexpected_skips(scenario.check, output)
     assert f"{scenario.user_test_id} PASSED" in output
+
+
+@pytest.mark.parametrize(
+    "preset",
+    [
+        pytest.param(preset, marks=pytest.mark.project(check=update.check))
+        for preset, update in CORE_UPDATES.items()
+    ],
+)
+@pytest.mark.timeout(WAIT_TIMEOUT)
+def test_a_project_from_before_the_core_updates_to_the_core(
+    preset: str, project_checks: dict[str, RunningCheck], tmp_path: Path
+) -> None:
+    scenario = CORE_UPDATES[preset]
+    check = project_checks[scenario.check]
+    project = check.project
+    # The background process renders BEFORE_CORE, plays the user, updates, then checks.
+    code, output = check.finish()
+    assert CORE_UPDATED in output, f"the project was not updated:\n{tail(output)}"
+    fresh = tmp_path / "fresh"
+    copier.run_copy(
+        str(project.parent / "template"),
+        fresh,
+        data={"preset": preset},
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+
+    # Every template-owned file is a fresh render's: the old modules gone, core/ there.
+    theirs = {scenario.resource, scenario.user_test_path, Path(".copier-answers.yml")}
+    assert project_files(project) - theirs == project_files(fresh) - theirs
+    differing = [
+        path
+        for path in sorted(project_files(fresh) - theirs)
+        if (project / path).read_bytes() != (fresh / path).read_bytes()
+    ]
+    assert differing == [], f"differ from a fresh render: {differing}"
+    old_errors = (scenario.resource.parent / "errors.py").as_posix()
+    assert git(project, "ls-tree", "--name-only", "HEAD", old_errors) == old_errors + "\n"
+
+    answers = (project / ".copier-answers.yml").read_text("utf-8")
+    before = git(project, "show", "HEAD:.copier-answers.yml")
+    assert BEFORE_CORE[:7] in before and BEFORE_CORE[:7] not in answers
+    assert not list(project.rglob("*.rej"))
+    conflicted = git(project, "grep", "-l", "-e", "^<<<<<<<", "-e", "^>>>>>>>", check=False)
+    assert conflicted == "", f"conflict markers in: {conflicted}"
+
+    # resource.py is the user's, comment included, its imports of moved modules now the
+    # core's: what a new user gets plus the user's edit.
+    anchor = scenario.edit_anchor
+    expected = (fresh / scenario.resource).read_text("utf-8")
+    assert expected.count(anchor) == 1
+    source = (project / scenario.resource).read_text("utf-8")
+    assert source == expected.replace(anchor, scenario.user_comment + anchor)
+    committed = git(project, "show", f"HEAD:{scenario.resource.as_posix()}")
+    assert scenario.user_comment in committed
+    if "session_service_core" in expected:  # every preset but blank imported moved modules
+        assert "from .errors import" in committed and "session_service_core" not in committed
+    # The user's test is theirs, its imports of moved modules rewritten.
+    assert git(project, "show", f"HEAD:{scenario.user_test_path.as_posix()}") == scenario.user_test
+    assert (project / scenario.user_test_path).read_text("utf-8") == scenario.updated_user_test
+
+    assert code == 0, f"scripts/check.py failed after the update ({project}):\n{tail(output)}"
+    assert not unexpected_skips(scenario.check, output)
+    assert f"{scenario.user_test_id} PASSED" in output
+    assert "test_sessions.py::" in output and "test_resource.py::" in output
