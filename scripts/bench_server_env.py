@@ -52,7 +52,8 @@ def build(project: Path, environment: Path, extra: list[str]) -> Path:
         [uv, "venv", "--quiet", "--python", sys.executable, str(environment)], check=True
     )
     python = environment / "bin" / "python"
-    own = [arg for package in ("core", "client", "server") for arg in ("-e", str(project / package))]
+    packages = ("core", "client", "server")
+    own = [arg for package in packages for arg in ("-e", str(project / package))]
     install = [*own, *extra]
     subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *install], check=True)
     return python
