@@ -211,6 +211,44 @@ def download(target: Target, lines: list[str], wheelhouse: Path, scratch: Path) 
     run([*command, "-r", str(requirements)])
 
 
+def pin_of(requirement_or_wheel: str) -> tuple[str, str]:
+    """(canonical name, version) of a `name==version` entry or a wheel's file name."""
+    if requirement_or_wheel.endswith(".whl"):
+        name, version = requirement_or_wheel.split("-")[:2]
+        return canonical(name), version
+    found = _PIN.match(requirement_or_wheel)
+    if found is None:
+        sys.exit(f"deploy: {requirement_or_wheel.splitlines()[0]!r} pins no version")
+    return canonical(found[1]), found[2]
+
+
+def download_all(target: Target, wanted: list[tuple[Path, list[str]]], scratch: Path) -> None:
+    """Fill each (wheelhouse, entries) pair with exactly the files its entries name.
+
+    The service and the plug-ins share most of their packages: one pip run downloads
+    and hash-checks each file once, and each folder gets a copy of its own files.
+    """
+    every = list(dict.fromkeys(line for _, lines in wanted for line in lines))
+    versions: dict[str, set[str]] = {}
+    for line in every:
+        name, version = pin_of(line)
+        versions.setdefault(name, set()).add(version)
+    if any(len(found) > 1 for found in versions.values()):
+        # Folders that pin one package at different versions cannot share a pip run.
+        for wheelhouse, lines in wanted:
+            download(target, lines, wheelhouse, scratch)
+        return
+    downloads = scratch / "downloads"
+    download(target, every, downloads, scratch)
+    files = {pin_of(path.name): path for path in downloads.glob("*.whl")}
+    for wheelhouse, lines in wanted:
+        for line in lines:
+            found = files.get(pin_of(line))
+            if found is None:
+                sys.exit(f"deploy: pip downloaded no wheel for {line.splitlines()[0]}")
+            shutil.copy2(found, wheelhouse / found.name)
+
+
 def write_folder(
     source: Path,
     target_folder: Path,
@@ -285,10 +323,12 @@ def main(argv: list[str]) -> int:
             folders.append(
                 (source, measurement, [core, client], index_requirements(source), shared)
             )
+        wanted = []
         for source, folder, wheels, requirements, data in folders:
             index_lines = pinned_lines(resolve(uv, wheels, requirements, target, scratch), lock)
             write_folder(source, folder, target, [*own_lines(wheels), *index_lines], wheels, data)
-            download(target, index_lines, folder / "wheelhouse", scratch)
+            wanted.append((folder / "wheelhouse", index_lines))
+        download_all(target, wanted, scratch)
     written = f"{args.destination / 'Services'} and {args.destination / 'Measurements'}"
     print(f"Wrote {written} for {target.describe()}.")
     return 0
