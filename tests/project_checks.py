@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -288,6 +289,17 @@ def unexpected_skips(name: str, output: str) -> list[str]:
     skipped = [line for line in output.splitlines() if line.startswith("SKIPPED [")]
     expected = SCENARIOS[name].expected_skips + ELSEWHERE_THAN_WINDOWS
     return [line for line in skipped if not any(reason in line for reason in expected)]
+
+
+def reported(output: str, test_id: str, outcome: str) -> bool:
+    """Whether pytest -v reports `outcome` (PASSED, SKIPPED) for a test whose id ends in `test_id`.
+
+    One process writes `tests/x.py::test_id PASSED`; pytest-xdist's workers (check.py
+    runs them) write `[gw0] [ 50%] PASSED tests/x.py::test_id`.
+    """
+    alone = f"{test_id} {outcome}" in output
+    pattern = rf"{outcome} \S*{re.escape(test_id)}(?:\s|$)"
+    return alone or re.search(pattern, output, re.MULTILINE) is not None
 
 
 def tail(output: str) -> str:

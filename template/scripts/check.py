@@ -150,7 +150,9 @@ def main() -> int:
     for plugin in sorted(PROJECT.glob("examples/*/measurement.py")):
         folder = {"MYPYPATH": str(plugin.parent)}
         run(python, "-m", "mypy", plugin.relative_to(PROJECT), environment=folder)
-    run(python, "-m", "pytest", *pytest_args)
+    # A worker per core, each taking whole modules (--dist loadscope), so a module's
+    # fixtures (a deploy, a wheel) are built once. Pass -n 0 to run in one process.
+    run(python, "-m", "pytest", "-n", "auto", "--dist", "loadscope", *pytest_args)
     return 0
 
 

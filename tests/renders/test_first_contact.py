@@ -19,7 +19,7 @@ import pytest
 import copier_alone
 import update_scenario
 from helpers import ROOT
-from project_checks import WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
+from project_checks import WAIT_TIMEOUT, RunningCheck, reported, tail, unexpected_skips
 
 UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"  # the discard port: nothing listens
 
@@ -74,8 +74,10 @@ def test_copier_alone_copies_a_renamed_logger_that_passes_its_checks(
     config = (project / "server/BenchLogger.serviceconfig").read_text("utf-8")
     assert '"serviceClass": "bench_logger.BenchLoggerService"' in config
     assert '"providedInterfaces": ["bench_logger.BenchLogger"]' in config
-    assert "test_server_is_found_through_discovery PASSED" in output
-    assert "test_serviceconfig_annotations_register_as_nis_sdk_writes_them PASSED" in output
+    assert reported(output, "test_server_is_found_through_discovery", "PASSED")
+    assert reported(
+        output, "test_serviceconfig_annotations_register_as_nis_sdk_writes_them", "PASSED"
+    )
 
 
 @pytest.mark.parametrize("with_uv", [False, True], ids=["pip", "uv"])

@@ -23,7 +23,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from project_checks import WAIT_TIMEOUT, RunningCheck, tail, unexpected_skips
+from project_checks import WAIT_TIMEOUT, RunningCheck, reported, tail, unexpected_skips
 from update_scenario import (
     BEFORE_CORE,
     CORE_SESSIONS,
@@ -122,10 +122,10 @@ def test_update_to_a_new_template_version_keeps_the_users_work(
 
     assert code == 0, f"scripts/check.py failed after the update ({project}):\n{tail(output)}"
     assert not unexpected_skips("bench_power_lock_updated", output)
-    assert "test_heartbeat.py::test_heartbeat_returns_the_server_time PASSED" in output
+    assert reported(output, "test_heartbeat.py::test_heartbeat_returns_the_server_time", "PASSED")
     # The template's skeleton test steps aside for the RPC the user filled in.
-    assert "answers_unimplemented_naming_its_method[Heartbeat] SKIPPED" in output
-    assert "answers_unimplemented_naming_its_method[SetLimits] PASSED" in output
+    assert reported(output, "answers_unimplemented_naming_its_method[Heartbeat]", "SKIPPED")
+    assert reported(output, "answers_unimplemented_naming_its_method[SetLimits]", "PASSED")
 
 
 @pytest.mark.project(check="bench_power_lock_grown")
@@ -146,8 +146,8 @@ def test_an_api_grown_and_shrunk_by_update_keeps_the_project_green(
     assert code == 0, f"scripts/check.py failed after growing the API ({project}):\n{tail(output)}"
     assert not unexpected_skips("bench_power_lock_grown", output)
     # The added RPC answers UNIMPLEMENTED, naming the method to write, until it is written.
-    assert "answers_unimplemented_naming_its_method[Ping] PASSED" in output
-    assert "answers_unimplemented_naming_its_method[Heartbeat] SKIPPED" in output
+    assert reported(output, "answers_unimplemented_naming_its_method[Ping]", "PASSED")
+    assert reported(output, "answers_unimplemented_naming_its_method[Heartbeat]", "SKIPPED")
 
 
 def project_files(project: Path) -> set[Path]:
@@ -257,7 +257,7 @@ def test_a_0_3_preset_project_updates_to_the_resource_base(
 
     assert code == 0, f"scripts/check.py failed after the update ({project}):\n{tail(output)}"
     assert not unexpected_skips(scenario.check, output)
-    assert f"{scenario.user_test_id} PASSED" in output
+    assert reported(output, scenario.user_test_id, "PASSED")
 
 
 @pytest.mark.parametrize(
@@ -324,5 +324,5 @@ def test_a_project_from_before_the_core_updates_to_the_core(
 
     assert code == 0, f"scripts/check.py failed after the update ({project}):\n{tail(output)}"
     assert not unexpected_skips(scenario.check, output)
-    assert f"{scenario.user_test_id} PASSED" in output
+    assert reported(output, scenario.user_test_id, "PASSED")
     assert "test_sessions.py::" in output and "test_resource.py::" in output
