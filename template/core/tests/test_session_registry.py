@@ -97,6 +97,7 @@ def test_the_behaviour_table(
     behavior: int, open_first: bool, expected: str | type[Exception]
 ) -> None:
     """NI's table, with the plain numbers a request carries."""
+    behavior = int(behavior)  # an int from the wire, not the enum's member
     registry: SessionRegistry[Handle] = SessionRegistry()
     opened: list[Handle] = []
     if open_first:

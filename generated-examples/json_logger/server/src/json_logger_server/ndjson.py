@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterable
 
 from session_service_core.server.errors import (
     FailedPreconditionError,
@@ -34,7 +33,7 @@ _DECODER = json.JSONDecoder()  # json.loads without its per-call set-up
 _STANDARD_STREAMS = (1, 2)  # the server's own stdout and stderr
 
 
-def check(descriptor: int, name: str) -> bool:
+def check(descriptor: int, name: str, info: os.stat_result | None = None) -> bool:
     """Refuse the open file unless it starts and ends as NDJSON; say if its last line is unended.
 
     Returns True if the file's last line has no newline.
@@ -43,11 +42,15 @@ def check(descriptor: int, name: str) -> bool:
     the end of the file: the last complete line and a last line that has no
     newline (a record torn by a crash), which passes if blank or a JSON object.
     Blank lines are skipped; an empty file is NDJSON. Errors name the file as
-    `name` and the line that failed.
+    `name` and the line that failed. `info` is the descriptor's fstat, if the
+    caller has it.
     """
-    info = os.fstat(descriptor)
+    if info is None:
+        info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):
         raise InvalidArgumentError(f"Cannot open {name!r}: it is not a regular file.")
+    if info.st_size == 0:
+        return False  # a new log: nothing to read
     torn, last = _end_of(descriptor, info.st_size, name)
     if last is not None:
         _check_line(name, "its first line", _first_line(descriptor, info.st_size, name))
@@ -212,13 +215,13 @@ class LogFile:
         try:
             info = os.fstat(descriptor)
             identity = (info.st_dev, info.st_ino)
-            if identity in _identities(_STANDARD_STREAMS):
+            if _is_standard_stream(info):
                 raise InvalidArgumentError(
                     f"Cannot open {self.name!r}: it is the server's own standard output or "
                     "error. Choose a log file."
                 )
             # The check reads through the same descriptor: the file checked is the file written.
-            if check(descriptor, self.name):
+            if check(descriptor, self.name, info):
                 _write(descriptor, b"\n")  # end the last line, so our first record starts its own
         except BaseException:
             os.close(descriptor)
@@ -226,17 +229,18 @@ class LogFile:
         return descriptor, identity
 
 
-def _identities(descriptors: Iterable[int]) -> set[tuple[int, int]]:
-    """The (device, inode) of each open descriptor of `descriptors` that is a regular file."""
-    found = set()
-    for descriptor in descriptors:
+def _is_standard_stream(info: os.stat_result) -> bool:
+    """Tell whether the file `info` describes is the server's own stdout or stderr (a file)."""
+    if not stat.S_ISREG(info.st_mode):
+        return False  # check() refuses it, saying why
+    for stream in _STANDARD_STREAMS:
         try:
-            info = os.fstat(descriptor)
+            other = os.fstat(stream)
         except OSError:  # closed: a service started with no console
             continue
-        if stat.S_ISREG(info.st_mode):
-            found.add((info.st_dev, info.st_ino))
-    return found
+        if other.st_ino == info.st_ino and other.st_dev == info.st_dev:
+            return True
+    return False
 
 
 def _write(descriptor: int, data: bytes) -> None:

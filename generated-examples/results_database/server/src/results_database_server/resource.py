@@ -173,19 +173,36 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is beyond a double")
+    return value
+
+
+# One decoder for every value: json.loads with options builds a decoder per call,
+# and values are parsed on every row.
+_decoder = json.JSONDecoder(parse_float=_finite, parse_constant=_not_json)
+_JSON_STARTS = frozenset('-0123456789"[{tfn \t\n\r')  # what a JSON text may start with
+_JSON_SPACE = " \t\n\r"
+
+
 def _value(text: str) -> Any:
     """Return the JSON value `text` parses as (5.0, true, [1, 2], "a"), else `text` itself.
 
     Python's json reads NaN and Infinity, and 1e400 as infinity, which JSON (and
-    PostgreSQL's jsonb) cannot hold: such texts stay strings.
+    PostgreSQL's jsonb) cannot hold: such texts stay strings, as do texts nested
+    deeper than the parser's recursion limit.
     """
+    if not text or text[0] not in _JSON_STARTS:
+        return text  # most words and names: no parse, no exception
     try:
-        value = json.loads(text, parse_constant=_not_json)
-    except ValueError:  # JSONDecodeError too
+        if text[0] in _JSON_SPACE or text[-1] in _JSON_SPACE:
+            return _decoder.decode(text)  # json.loads's way, which skips the white space
+        value, end = _decoder.raw_decode(text)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return text
-    if isinstance(value, float) and not math.isfinite(value):
-        return text
-    return value
+    return value if end == len(text) else text
 
 
 def _nul_refusal(**fields: Sequence[str]) -> InvalidArgumentError:

@@ -61,13 +61,13 @@ def headroom(limit: int) -> int:
 def ensure_descriptor_headroom(open_sessions: int) -> None:
     """Raise ResourceExhaustedError if a new session would eat into the headroom."""
     global _uncounted_left
-    limit = open_file_limit()
-    if limit is None:
-        return
-    with _uncounted:
+    with _uncounted:  # before reading the limit: a session within the budget needs nothing more
         if _uncounted_left > 0:
             _uncounted_left -= 1
             return
+    limit = open_file_limit()
+    if limit is None:
+        return
     used = open_descriptors()
     if used is None:
         return
