@@ -53,6 +53,9 @@ class Scenario:
     # The skips its suite may report (pytest's `SKIPPED [n] file:line: reason` lines), as
     # substrings; any other skip fails the scenario's test.
     expected_skips: tuple[str, ...] = ()
+    # pytest-xdist workers for its tests (check.py's -n): one, since the scenarios already
+    # run as many at once as there are cores; the defaults scenario runs as a user does.
+    workers: str = "0"
 
 
 def rendered(answers: dict[str, Any]) -> Callable[[Path], None]:
@@ -137,6 +140,7 @@ SCENARIOS: dict[str, Scenario] = {
     "defaults": Scenario(
         with_package_tests(rendered({})),
         check_args=("--resolution", "highest", "tests", "core/tests", "runtime/tests"),
+        workers="auto",
     ),
     "register_map": Scenario(rendered({"preset": "register_map"}), check_args=ANSWER_TESTS),
     # SQLite and a PostgreSQL server its tests start (.ci/run installs one when missing);
@@ -357,6 +361,7 @@ def main(name: str, workdir: Path) -> int:
     print(f"preparing {name} in {project}", flush=True)
     scenario.prepare(project)
     command = [scenario.python or sys.executable, "scripts/check.py", *scenario.check_args]
+    command += ["-n", scenario.workers]  # after check.py's own -n, so it decides
     return subprocess.run(command, cwd=project, stdin=subprocess.DEVNULL, check=False).returncode
 
 

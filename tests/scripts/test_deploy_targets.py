@@ -43,7 +43,7 @@ def locked(project: Path) -> set[tuple[str, str]]:
 def own_names(project: Path) -> set[str]:
     """The render's own distributions (built by deploy.py, not in the lock)."""
     names = set()
-    for package in ("client", "server"):
+    for package in ("core", "client", "server"):
         text = (project / package / "pyproject.toml").read_text(encoding="utf-8")
         found = re.search(r'^name\s*=\s*"([^"]+)"', text, re.MULTILINE)
         assert found, package
