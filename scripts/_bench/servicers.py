@@ -95,7 +95,9 @@ def _database_floor(baseline: Any) -> Any:
 
     OpenDatabase has the generated resource create the SQLite file's schema and
     indexes, then connects as it does (WAL, synchronous=NORMAL, autocommit).
-    LogResult turns the request into the row's values and inserts them under the
+    LogResult turns the request into the row's values (each configuration and
+    output stored as the JSON value its text holds, as the contract says since
+    issue 25, converted by the resource's own `_value`) and inserts them under the
     connection's lock, committed when execute returns. No session table, checks
     or error mapping: a server that commits each row in its own process cannot do
     less, so this server's ratio bounds the ratio any such server reaches.
@@ -105,6 +107,7 @@ def _database_floor(baseline: Any) -> Any:
     opened: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}
     opening = threading.Lock()
     to_json = json.JSONEncoder(ensure_ascii=False).encode
+    value = resource._value  # noqa: SLF001  (the contract's conversion, as the resource does it)
     insert = f"INSERT INTO results ({resource.INSERTED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
     def open_database(self: Any, request: Any, context: Any) -> Any:
@@ -127,8 +130,8 @@ def _database_floor(baseline: Any) -> Any:
             to_json(list(request.pin_names)),
             request.timestamp.ToDatetime().isoformat(sep=" ", timespec="microseconds"),
             request.status,
-            to_json(dict(request.configurations)),
-            to_json(dict(request.outputs)),
+            to_json({key: value(text) for key, text in request.configurations.items()}),
+            to_json({key: value(text) for key, text in request.outputs.items()}),
             request.station,
         )
         with lock:
