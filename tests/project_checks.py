@@ -199,9 +199,9 @@ SCENARIOS: dict[str, Scenario] = {
             check_args=(
                 "-v",
                 *ANSWER_TESTS,
-                "tests/test_sessions.py",
-                "tests/test_wire_compatibility.py",
-                "tests/test_resource.py",
+                "tests/contract/test_sessions.py",
+                "tests/contract/test_wire_compatibility.py",
+                "tests/resource/test_resource.py",
                 update.user_test_path.as_posix(),
             ),
             expected_skips=("this user writes to read-only files (root)",),

@@ -112,7 +112,7 @@ def test_defaults_render_the_json_logger(copie: Copie) -> None:
         "server/src/json_logger_server/__main__.py",
         "server/src/json_logger_server/resource.py",
         "server/src/json_logger_server/ndjson.py",
-        "tests/test_ndjson.py",
+        "tests/resource/test_ndjson.py",
         "server/JsonLogger.serviceconfig",
         "scripts/check.py",
         "scripts/generate_stubs.py",

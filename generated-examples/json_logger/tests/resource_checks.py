@@ -1,6 +1,6 @@
 """What the example plug-ins and TestStand steps log, and the records they leave in the file.
 
-tests/test_example_plugins.py and tests/test_local_runtime.py call these after
+tests/plugins/test_example_plugins.py and tests/plugins/test_local_runtime.py call these after
 their own checks.
 """
 

@@ -1,7 +1,7 @@
 """What the example plug-ins and TestStand steps do with the instrument, and the state they leave.
 
-tests/test_example_plugins.py and tests/test_local_runtime.py call these after
-their own checks; tests/test_visa_instrument_plugins.py holds this preset's own
+tests/plugins/test_example_plugins.py and tests/plugins/test_local_runtime.py call these after
+their own checks; tests/resource/test_visa_instrument_plugins.py holds this preset's own
 tests of the plug-ins. The instrument is the simulated bench DMM of
 examples/bench_dmm.yaml, which keeps its state after a session closes, as a real
 instrument does.

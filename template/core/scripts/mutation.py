@@ -49,12 +49,12 @@ MODULES = {
     f"{SERVER}/pool.py": ["core/tests/test_pool.py"],
     f"{SERVER}/status.py": [
         "core/tests/test_status.py",
-        "tests/test_sessions.py",
-        "tests/test_hostile_callers.py",
+        "tests/contract/test_sessions.py",
+        "tests/contract/test_hostile_callers.py",
     ],
     "core/src/session_service_core/client/session_base.py": [
         "core/tests/test_session_base.py",
-        "tests/test_client.py",
+        "tests/contract/test_client.py",
     ],
 }
 EQUIVALENTS = PROJECT / "core" / "tests" / "mutation_equivalents.txt"

@@ -14,7 +14,7 @@ import pytest
 from measurement_client import MeasurementCaller
 from support import PROJECT, ServerProcess, launch
 
-PLUGIN = PROJECT / "tests" / "every_type_plugin.py"
+PLUGIN = PROJECT / "tests" / "plugins" / "every_type_plugin.py"
 SERVICE_CLASS = "LocalRuntimeEveryTypeMeasurement_Python"
 
 # A value of every configuration type, none of them the plug-in's default.

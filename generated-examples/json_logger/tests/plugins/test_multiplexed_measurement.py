@@ -28,7 +28,7 @@ from ni.measurementlink.sessionmanagement.v1.client import (
 from measurement_client import MeasurementCaller
 from support import PROJECT, ServerProcess, launch
 
-PLUGIN = PROJECT / "tests" / "multiplexed_dcpower_plugin.py"
+PLUGIN = PROJECT / "tests" / "plugins" / "multiplexed_dcpower_plugin.py"
 SERVICE_CLASS = "LocalRuntimeMultiplexedDCPower_Python"
 PIN_MAP = """<?xml version="1.0" encoding="utf-8"?>
 <PinMap schemaVersion="1.6" xmlns="http://www.ni.com/TestStand/SemiconductorModule/PinMap.xsd">
