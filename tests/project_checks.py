@@ -131,6 +131,17 @@ PYTHON_3_10 = oldest_supported_python()
 # preset (its own dependencies), and are deselected in the other scenarios.
 ANSWER_TESTS = ("-m", "not environment")
 
+# A scenario whose template-owned files another scenario already tests (an update
+# ending with a fresh render's files, a preset added or copied the way users do) runs
+# what it changes: the service's contract and its resource, beside the user's tests.
+SERVICE_TESTS = ("-v", *ANSWER_TESTS, "tests/contract", "tests/resource")
+
+
+def service_tests_and(user_test: Path) -> tuple[str, ...]:
+    """SERVICE_TESTS and the user's own test module."""
+    return (*SERVICE_TESTS, user_test.as_posix())
+
+
 # Every preset and unusual answer set, each rendered and checked; the update scenario
 # is checked after `copier update` from v1 to v2 (tests/update/test_update.py).
 SCENARIOS: dict[str, Scenario] = {
@@ -157,7 +168,7 @@ SCENARIOS: dict[str, Scenario] = {
     # Rendered, both RPCs written, then Ping added and SetLimits removed by update.
     "bench_power_lock_grown": Scenario(
         update_scenario.prepare_grown,
-        check_args=("-v", *ANSWER_TESTS),
+        check_args=SERVICE_TESTS,
         expected_skips=("BenchPowerLockResource.heartbeat is written",),
     ),
     "edge_cases": Scenario(rendered(EDGE_CASES)),
@@ -173,7 +184,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "bench_power_lock_updated": Scenario(
         update_scenario.prepare,
-        check_args=("-v", *ANSWER_TESTS),
+        check_args=service_tests_and(update_scenario.USER_TEST_PATH),
         # The template's skeleton test steps aside for the RPC the user filled in.
         expected_skips=("BenchPowerLockResource.heartbeat is written",),
     ),
@@ -182,7 +193,7 @@ SCENARIOS: dict[str, Scenario] = {
     **{
         scenario.check: Scenario(
             update_scenario.prepare_preset_update(preset),
-            check_args=("-v", *ANSWER_TESTS),
+            check_args=service_tests_and(scenario.user_test_path),
             # The JSON logger's tests of the path-following log step aside for the
             # resource.py the user kept (a 0.3 one, with its own check and writes).
             expected_skips=("resource.py does not open its logs through ndjson.LogFile",),
@@ -196,14 +207,7 @@ SCENARIOS: dict[str, Scenario] = {
     **{
         update.check: Scenario(
             update_scenario.prepare_core_update(preset),
-            check_args=(
-                "-v",
-                *ANSWER_TESTS,
-                "tests/contract/test_sessions.py",
-                "tests/contract/test_wire_compatibility.py",
-                "tests/resource/test_resource.py",
-                update.user_test_path.as_posix(),
-            ),
+            check_args=service_tests_and(update.user_test_path),
             # The kept database resource.py stores values as it did before 0.4's fix.
             expected_skips=(
                 "this user writes to read-only files (root)",
@@ -216,13 +220,15 @@ SCENARIOS: dict[str, Scenario] = {
     # (tests/renders/test_preset_catalog.py).
     "fourth_preset": Scenario(
         fourth_preset.prepare,
-        check_args=("-v", *ANSWER_TESTS),
+        check_args=SERVICE_TESTS,
         expected_skips=("TallyCounterResource.increment is written",),
     ),
     # A new user: Copier installed alone copies a renamed logger from a git clone
     # (tests/renders/test_first_contact.py).
     "bench_logger_copied_with_copier_alone": Scenario(
-        copier_alone.prepare_bench_logger, check_args=("-v", *ANSWER_TESTS)
+        copier_alone.prepare_bench_logger,
+        # ... and its plug-ins and local runtime, which carry the new name.
+        check_args=(*SERVICE_TESTS, "tests/plugins"),
     ),
 }
 

@@ -150,9 +150,10 @@ def main() -> int:
     for plugin in sorted(PROJECT.glob("examples/*/measurement.py")):
         folder = {"MYPYPATH": str(plugin.parent)}
         run(python, "-m", "mypy", plugin.relative_to(PROJECT), environment=folder)
-    # A worker per core, each taking whole modules (--dist loadscope), so a module's
-    # fixtures (a deploy, a wheel) are built once. Pass -n 0 to run in one process.
-    run(python, "-m", "pytest", "-n", "auto", "--dist", "loadscope", *pytest_args)
+    # A worker per core; an idle worker takes tests queued for a busy one (--dist
+    # worksteal), which balances the slow station tests best (a module fixture may then
+    # be built on both). Pass -n 0 to run in one process.
+    run(python, "-m", "pytest", "-n", "auto", "--dist", "worksteal", *pytest_args)
     return 0
 
 

@@ -157,25 +157,27 @@ def run_checked(
     return result.stdout
 
 
+def uv() -> str:
+    """The uv requirements-dev.lock pins, installed beside this Python (else PATH's).
+
+    Building and installing wheels through uv takes a second where pip takes several.
+    """
+    beside = Path(sys.executable).with_name("uv.exe" if sys.platform == "win32" else "uv")
+    found = str(beside) if beside.is_file() else shutil.which("uv")
+    assert found, "uv is missing: scripts/check.py installs requirements-dev.lock, which has it"
+    return found
+
+
 def build_wheel(project: Path, out: Path) -> Path:
     """Build the wheel of the package in `project` into `out`; return it."""
-    uv = shutil.which("uv")
-    if uv:
-        run_checked(uv, "build", "--quiet", "--wheel", "--out-dir", out, project)
-    else:
-        pip = [sys.executable, "-m", "pip"]
-        run_checked(*pip, "wheel", "--quiet", "--no-deps", "-w", out, project)
+    run_checked(uv(), "build", "--quiet", "--wheel", "--out-dir", out, project)
     (built,) = out.glob("*.whl")
     return built
 
 
 def install(python: Path, *arguments: str | Path) -> None:
-    """`pip install ARGUMENTS` into the environment of `python` (through uv when on PATH)."""
-    uv = shutil.which("uv")
-    if uv:
-        run_checked(uv, "pip", "install", "--quiet", "--python", python, *arguments)
-    else:
-        run_checked(python, "-m", "pip", "install", "--quiet", *arguments)
+    """`pip install ARGUMENTS` into the environment of `python`, through uv."""
+    run_checked(uv(), "pip", "install", "--quiet", "--python", python, *arguments)
 
 
 def venv_python(environment: Path) -> Path:

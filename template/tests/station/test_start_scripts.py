@@ -106,14 +106,13 @@ if sys.platform == 'win32':
 """
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
+def service_folder(parent: Path) -> Path:
     """A service folder: its scripts and requirements.txt, under a path a station may have.
 
     Spaces, parentheses, `&` and non-ASCII characters: what start.bat and install.bat
     must survive (`...\\Program Files (x86)\\...`, `OneDrive - Contoso (EU)`).
     """
-    service = tmp_path / "Prüfdaten (x86) & Linie 3" / "Service Folder"
+    service = parent / "Prüfdaten (x86) & Linie 3" / "Service Folder"
     service.mkdir(parents=True)
     for name in ("venv_setup.py", "start.sh", "start.bat", "install.bat"):
         shutil.copy2(SERVER / name, service / name)
@@ -122,6 +121,12 @@ def folder(tmp_path: Path) -> Path:
     # which program started it.
     (service / "serve.py").write_text(STAND_IN, encoding="utf-8")
     return service
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A service folder no start has run in yet."""
+    return service_folder(tmp_path)
 
 
 def set_up(folder: Path) -> subprocess.CompletedProcess[str]:
@@ -158,37 +163,46 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_a_current_venv_is_used_without_writing_anything(folder: Path) -> None:
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service folder after its first start: what every later start finds.
+
+    Built once for the tests that only start it again or read it (a build is seconds
+    of venv and pip); tests that change the folder build their own.
+    """
+    service = service_folder(tmp_path_factory.mktemp("built"))
+    result = set_up(service)
+    assert result.returncode == 0, result.stderr
+    return service
+
+
+def test_a_current_venv_is_used_without_writing_anything(built: Path) -> None:
     """What lets another user (NI Discovery Service's) start a .venv an administrator built."""
-    assert set_up(folder).returncode == 0
-    before = snapshot(folder)
-    assert set_up(folder).returncode == 0
-    assert snapshot(folder) == before
+    before = snapshot(built)
+    assert set_up(built).returncode == 0
+    assert snapshot(built) == before
 
 
-def test_first_start_builds_and_later_starts_reuse(folder: Path) -> None:
-    assert set_up(folder).returncode == 0
-    assert (folder / ".venv" / "installed.sha256").is_file()
-    assert "--no-input" in (folder / "venv-install.log").read_text(encoding="utf-8")
-    assert set_up(folder).returncode == 0
-    assert builds(folder) == 1
+def test_first_start_builds_and_later_starts_reuse(built: Path) -> None:
+    assert (built / ".venv" / "installed.sha256").is_file()
+    assert "--no-input" in (built / "venv-install.log").read_text(encoding="utf-8")
+    assert set_up(built).returncode == 0
+    assert builds(built) == 1
 
 
-def test_a_patch_update_of_python_keeps_the_venv(folder: Path) -> None:
+def test_a_patch_update_of_python_keeps_the_venv(built: Path) -> None:
     setup = load_setup()
-    assert set_up(folder).returncode == 0
     major, minor = sys.version_info[:2]
     for patch in (0, 4, 99):  # 3.12.4 -> 3.12.5: same ABI, same site-packages
-        assert setup.is_current(folder / ".venv", setup.install_digest(folder, (major, minor, patch)))
-    assert not setup.is_current(folder / ".venv", setup.install_digest(folder, (major, minor + 1)))
+        assert setup.is_current(built / ".venv", setup.install_digest(built, (major, minor, patch)))
+    assert not setup.is_current(built / ".venv", setup.install_digest(built, (major, minor + 1)))
 
 
-def test_the_venv_names_the_python_it_was_made_from(folder: Path) -> None:
+def test_the_venv_names_the_python_it_was_made_from(built: Path) -> None:
     setup = load_setup()
-    assert set_up(folder).returncode == 0
-    base = setup.base_python(folder / ".venv")
+    base = setup.base_python(built / ".venv")
     assert base is not None and base.is_file()
-    written = folder / ".venv" / "base-python.txt"
+    written = built / ".venv" / "base-python.txt"
     if str(base).isascii():
         assert written.read_text(encoding="ascii") == str(base)
     else:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import venv
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from support import PROJECT, build_wheel, install, run_checked, venv_python
+from support import PROJECT, build_wheel, install, run_checked, uv, venv_python
 
 # Slow, and the same for every answer: the template's matrix runs it in a few renders only.
 pytestmark = pytest.mark.environment
@@ -35,11 +33,7 @@ def core_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fresh_python(wheel: Path, core_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new environment with the wheel and its dependencies (no local runtime): its Python."""
     environment = tmp_path_factory.mktemp("plugin-env") / ".venv"
-    uv = shutil.which("uv")
-    if uv:
-        run_checked(uv, "venv", "--quiet", "--python", sys.executable, environment)
-    else:
-        venv.create(environment, with_pip=True)
+    run_checked(uv(), "venv", "--quiet", "--python", sys.executable, environment)
     python = venv_python(environment)
     install(python, core_wheel, wheel)
     return python
