@@ -37,6 +37,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,6 +173,15 @@ def rewritten_import(
     return statements
 
 
+def comments(segment: str) -> list[str]:
+    """The comments inside an import's source, which splitting it would otherwise drop."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(segment).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    return [token.string for token in tokens if token.type == tokenize.COMMENT]
+
+
 def rewrite(source: str, package: list[str] | None, moved: Moved) -> str:
     """`source` with its imports of moved modules pointing at session_service_core."""
     try:
@@ -192,11 +202,13 @@ def rewrite(source: str, package: list[str] | None, moved: Moved) -> str:
                 continue
             first = lines[node.lineno - 1]
             before = first[: len(first.encode("utf-8")[: node.col_offset].decode("utf-8"))]
+            notes = comments(source[start:end]) if len(statements) > 1 else []
             if before.strip():  # `if TYPE_CHECKING: from . import errors, servicer`
-                separator = "; "
+                text = "; ".join(statements) + "".join(f"  {note}" for note in notes)
             else:  # one statement a line, at the indentation of the one replaced
                 separator = ("\r\n" if first.endswith("\r\n") else "\n") + before
-            edits.append((start, end, separator.join(statements)))
+                text = separator.join([*notes, *statements])
+            edits.append((start, end, text))
         for start, end, new in sorted(edits, reverse=True):
             source = source[:start] + new + source[end:]
     # Every other use of an old dotted name: `import pkg.errors`, `pkg.errors.X`, patch targets.

@@ -99,6 +99,15 @@ BEFORE_AFTER = {
         "import typing\n\nif typing.TYPE_CHECKING: from . import main; "
         "from session_service_core.server import errors\n",
     ),
+    # A split statement's comments stay, on their own lines above it or, sharing a
+    # line, at its end.
+    SERVER / "commented.py": (
+        "from . import (  # what these are for\n    errors,  # refusals\n    main,\n)\n"
+        "if main: from . import (errors,  # again\n  main)\n",
+        "# what these are for\n# refusals\nfrom . import main\n"
+        "from session_service_core.server import errors\n"
+        "if main: from . import main; from session_service_core.server import errors  # again\n",
+    ),
     # Windows line endings stay Windows line endings.
     Path("scripts/lab_tool.py"): (
         "from json_logger_server.pool import Pool\r\nfrom json_logger_server import (\r\n"
