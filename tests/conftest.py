@@ -27,6 +27,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.template = str(ROOT)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that wait for a project's background check last, in their order.
+
+    The checks run from the session's start (project_checks); tests that do their own
+    work go first, beside them, so no core idles while a test waits.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("project") is not None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def deploy_targets(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

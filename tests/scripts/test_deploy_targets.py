@@ -9,6 +9,7 @@ database preset's psycopg) a build machine's own markers would leave out.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -53,13 +54,27 @@ def own_names(project: Path) -> set[str]:
 
 RUNS = [("json_logger", version) for version in VERSIONS] + [("database", "3.12")]
 PRESETS = {"json_logger": {}, "database": {"preset": "database"}}
+# This run starts with an empty uv cache, as on a new machine: deploy.py's resolution
+# from the cache fails and it asks the index.
+UNCACHED = ("database", "3.12")
+OFFLINE_COMPILE = re.compile(r"^\+ \S*uv pip compile .*--offline", re.MULTILINE)
+ONLINE_COMPILE = re.compile(r"^\+ \S*uv pip compile (?!.*--offline)", re.MULTILINE)
 
 
-def deploy(project: Path, destination: Path, version: str) -> subprocess.CompletedProcess[str]:
+def deploy(
+    project: Path, destination: Path, version: str, uv_cache: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "scripts/deploy.py", str(destination)]
     command += ["--platform", "win_amd64", "--python-version", version]
+    env = {**os.environ, "UV_CACHE_DIR": str(uv_cache)} if uv_cache else None
     return subprocess.run(
-        command, cwd=project, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT, check=False
+        command,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=DEPLOY_TIMEOUT,
+        check=False,
+        env=env,
     )
 
 
@@ -93,6 +108,11 @@ def test_folders_for_windows_install_offline_at_the_locked_versions(
     projects, deployed = deploy_targets()
     for preset, version in RUNS:
         destination = deployed / f"{preset}-{version}"
+        output = (deployed / f"{preset}-{version}.log").read_text(encoding="utf-8")
+        # One resolution a folder; from uv's cache first, from the index when that fails.
+        assert len(OFFLINE_COMPILE.findall(output)) == 3, output
+        if (preset, version) == UNCACHED:
+            assert len(ONLINE_COMPILE.findall(output)) == 3, output
         lock = locked(projects[preset])
         folders = [*(destination / "Services").iterdir(), *(destination / "Measurements").iterdir()]
         assert len(folders) == 3
@@ -139,7 +159,13 @@ def render_and_deploy(workdir: Path) -> int:
 
     def deploy_one(run: tuple[str, str]) -> subprocess.CompletedProcess[str]:
         preset, version = run
-        return deploy(workdir / preset, workdir / "deployed" / f"{preset}-{version}", version)
+        destination = workdir / "deployed" / f"{preset}-{version}"
+        uv_cache = workdir / "empty-uv-cache" if run == UNCACHED else None
+        result = deploy(workdir / preset, destination, version, uv_cache)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        log = destination.parent / f"{destination.name}.log"
+        log.write_text(result.stdout + result.stderr, "utf-8")
+        return result
 
     with ThreadPoolExecutor(max_workers=len(RUNS)) as pool:  # mostly waiting on the index
         results = dict(zip(RUNS, pool.map(deploy_one, RUNS), strict=True))

@@ -20,7 +20,8 @@ What the folder installs is resolved for the station, not for this machine: `uv 
 compile` resolves this project's client and server (or the plug-in's requirements)
 for the target platform and Python, constrained to requirements-dev.lock, so markers
 such as `sys_platform == "win32"` are evaluated for the station and every package is
-at the version the project's CI tested. requirements.txt pins each with the lock's
+at the version the project's CI tested; uv answers from its cache when that holds
+everything, and asks the index otherwise. requirements.txt pins each with the lock's
 hashes (this project's own wheels with theirs), and pip downloads exactly those
 files. A package the lock does not hold stops the deploy: run scripts/lock.py.
 
@@ -108,6 +109,13 @@ def run(command: list[str], cwd: Path = PROJECT) -> str:
     return result.stdout
 
 
+def attempt(command: list[str]) -> str | None:
+    """Run a command and return its output, or None if it fails."""
+    print("+", " ".join(command), flush=True)
+    result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
 def find_uv() -> str:
     """The uv executable: on PATH, next to this Python, or in the project's .venv."""
     found = shutil.which("uv")
@@ -160,7 +168,11 @@ def resolve(
         command += ["--python-platform", PLATFORMS[target.platform]]
     for wheel in wheels:
         command += ["--no-emit-package", wheel_name(wheel)]
-    output = run([*command, str(inputs)])
+    # The lock pins every version, so uv's cache usually holds all the resolution needs
+    # and answers in a fraction of a second, where asking the index takes seconds.
+    output = attempt([*command, "--offline", str(inputs)])
+    if output is None:  # something not cached yet
+        output = run([*command, str(inputs)])
     pins = []
     for line in output.splitlines():
         found = _PIN.match(line.strip())
