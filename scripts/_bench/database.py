@@ -38,7 +38,6 @@ from _bench.servers import (
     KIND_BASELINE,
     KIND_FLOOR,
     KIND_GENERATED,
-    Target,
     start_target,
     stop_target,
 )
@@ -47,7 +46,6 @@ from _bench.throughput import (
     FLOOR_TARGET,
     Load,
     Targets,
-    as_floor,
     floor_rows,
     noise_row,
     throughput_row,
@@ -81,7 +79,7 @@ def measure_database(table: Table, _targets: Targets, work: Path, plan: Plan) ->
         sqlite_urls = functools.partial(_sqlite_urls, directory)
         evidence[SQLITE] = _log_rows(table, SQLITE, targets, sqlite_urls, plan)
         _sqlite_noise_row(table, targets, directory, plan)
-        evidence[SQLITE] |= _sqlite_floor_rows(table, targets[KIND_BASELINE], directory, plan)
+        evidence[SQLITE] |= _sqlite_floor_rows(table, targets, directory, plan)
         _query_row(table, SQLITE, targets, _sqlite_table(targets, directory / "query.sqlite"), plan)
         with running_postgresql() as server:
             if isinstance(server, str):
@@ -136,9 +134,9 @@ def _sqlite_noise_row(table: Table, targets: Targets, directory: Path, plan: Pla
 
 
 def _sqlite_floor_rows(
-    table: Table, baseline: Target, directory: Path, plan: Plan
+    table: Table, targets: Targets, directory: Path, plan: Plan
 ) -> dict[str, Any]:
-    """Every SQLite row measured again with the floor server as generated.
+    """Every SQLite row measured again with the floor server beside the other two.
 
     The floor is the baseline plus one committed INSERT per LogResult (see
     `servicers._database_floor`): its ratio is the most any server that commits
@@ -149,17 +147,12 @@ def _sqlite_floor_rows(
         (
             f"db_{SQLITE}_{suffix}",
             f"Floor: LogResult, SQLite, {label}, bare INSERT as generated",
-            Load(
-                as_floor(functools.partial(_sqlite_urls, directory, clients)),
-                shared,
-                1,
-                DatabaseClient,
-            ),
+            Load(functools.partial(_sqlite_urls, directory, clients), shared, 1, DatabaseClient),
             FLOOR_TARGET,
         )
         for suffix, label, clients, shared in LOG_ROWS
     )
-    return floor_rows(table, (baseline, floor), rows, plan)
+    return floor_rows(table, {**targets, KIND_FLOOR: floor}, rows, plan)
 
 
 def _skipped_rows(table: Table, note: str) -> None:

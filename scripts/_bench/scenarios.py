@@ -63,7 +63,6 @@ from _bench.throughput import (
     Load,
     Targeted,
     Targets,
-    as_floor,
     floor_rows,
     noise_row,
     throughput_row,
@@ -97,14 +96,14 @@ def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -
     load = Load(functools.partial(_log_paths, work, clients), shared, processes, Client)
     second = start_target(KIND_BASELINE, work)
     noise_row(table, f"{key}_aa", label, (targets[KIND_BASELINE], second), load, plan)
-    cpu |= _throughput_floor_rows(table, targets[KIND_BASELINE], work, plan)
+    cpu |= _throughput_floor_rows(table, targets, work, plan)
     return cpu
 
 
 def _throughput_floor_rows(
-    table: Table, baseline: Target, work: Path, plan: Plan
+    table: Table, targets: Targets, work: Path, plan: Plan
 ) -> dict[str, Any]:
-    """Every row measured again with the floor server as generated, then with orjson's floor.
+    """Every row measured again with the floor server, then with orjson's floor.
 
     The floor is the baseline plus checking the path and building and writing
     each record (see `servicers._json_logger_floor`); the orjson rows show how far
@@ -114,18 +113,19 @@ def _throughput_floor_rows(
     def rows(name: str, keys: tuple[str, ...] | None = None) -> Iterator[Targeted]:
         for key, label, clients, shared, processes in THROUGHPUT:
             if keys is None or key in keys:
-                paths = as_floor(functools.partial(_log_paths, work, clients))
-                load = Load(paths, shared, processes, Client)
+                load = Load(functools.partial(_log_paths, work, clients), shared, processes, Client)
                 yield key, f"Floor: {label}, {name}", load, FLOOR_TARGET
 
-    cpu = floor_rows(
-        table, (baseline, start_target(KIND_FLOOR, work)), rows("record as generated"), plan
-    )
+    floor = start_target(KIND_FLOOR, work)
+    cpu = floor_rows(table, {**targets, KIND_FLOOR: floor}, rows("record as generated"), plan)
     if importlib.util.find_spec("orjson") is None:
         return cpu
     orjson_rows = rows("record built with orjson", ORJSON_ROWS)
-    orjson_floor = start_target(KIND_FLOOR_ORJSON, work)
-    servers = (baseline, orjson_floor)
+    # The orjson floor takes the floor's place (and its resources' names).
+    servers = {
+        KIND_BASELINE: targets[KIND_BASELINE],
+        KIND_FLOOR: start_target(KIND_FLOOR_ORJSON, work),
+    }
     return cpu | floor_rows(table, servers, orjson_rows, plan, "_floor_orjson", judge=False)
 
 

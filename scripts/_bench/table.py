@@ -18,8 +18,11 @@ class Row:
     values: dict[str, float | None] = field(default_factory=dict)
     ratio: float | None = None  # generated / baseline
     # generated / floor: of what a server doing only the work no server can skip
-    # reaches (a floor row's ratio divides this row's), or of its value in this row.
+    # reaches (the median of the floor row's rounds, which the generated server takes
+    # too), or of its value in this row.
     floor_ratio: float | None = None
+    # A throughput row's lowest and highest generated/floor of a single floor round.
+    floor_rounds: tuple[float, float] | None = None
     # A throughput row's lowest and highest ratio of a single round: how far one
     # round can be from the median that `ratio` is.
     rounds: tuple[float, float] | None = None

@@ -32,23 +32,16 @@ class Load:
     make_client: Callable[[str], LogClient]  # a client of a server's address
 
 
-def throughput_row(
-    table: Table,
-    key: str,
-    label: str,
-    targets: Targets,
-    load: Load,
-    plan: Plan,
-) -> dict[str, float | None]:
-    """Add a records/s row, the generated and baseline servers alternating; return their CPU.
+def _rounds(
+    targets: Targets, load: Load, plan: Plan
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each target's records/s and CPU (cores) in every round, the targets alternating.
 
-    The ratio is the median of each round's generated/baseline ratio: the two
-    runs of a round are adjacent in time, so they share the machine's conditions.
-    The CPU is each server's median use while logging, in cores (None without /proc).
+    `targets` maps a kind to its server; the kind names its clients' resources.
     """
-    rates: dict[str, list[float]] = {kind: [] for kind in COMPARED}
-    busy: dict[str, list[float]] = {kind: [] for kind in COMPARED}
-    for _, kind in alternating(COMPARED, plan.rounds):
+    rates: dict[str, list[float]] = {kind: [] for kind in targets}
+    busy: dict[str, list[float]] = {kind: [] for kind in targets}
+    for _, kind in alternating(list(targets), plan.rounds):
         target = targets[kind]
         sampler = CpuSampler(target.pid)
         records = log_records(
@@ -64,12 +57,38 @@ def throughput_row(
         used = sampler.result()
         if used is not None:
             busy[kind].append(used)
+    return rates, busy
+
+
+def _per_round(numerators: list[float], denominators: list[float]) -> list[float]:
+    """The ratio of two subjects' figures in each round."""
+    return [a / b for a, b in zip(numerators, denominators, strict=True)]
+
+
+def _cpu(busy: dict[str, list[float]]) -> dict[str, float | None]:
+    return {kind: (median(values) if values else None) for kind, values in busy.items()}
+
+
+def throughput_row(
+    table: Table,
+    key: str,
+    label: str,
+    targets: Targets,
+    load: Load,
+    plan: Plan,
+) -> dict[str, float | None]:
+    """Add a records/s row, the generated and baseline servers alternating; return their CPU.
+
+    The ratio is the median of each round's generated/baseline ratio: the two
+    runs of a round are adjacent in time, so they share the machine's conditions.
+    The CPU is each server's median use while logging, in cores (None without /proc).
+    """
+    rates, busy = _rounds({kind: targets[kind] for kind in COMPARED}, load, plan)
     row = table.add(key, label, "records/s", medians(rates))
-    pairs = zip(rates[KIND_GENERATED], rates[KIND_BASELINE], strict=True)
-    ratios = [generated / baseline for generated, baseline in pairs]
+    ratios = _per_round(rates[KIND_GENERATED], rates[KIND_BASELINE])
     row.ratio = median(ratios)
     row.rounds = (min(ratios), max(ratios))
-    return {k: (median(v) if v else None) for k, v in busy.items()}
+    return _cpu(busy)
 
 
 def noise_row(
@@ -98,41 +117,48 @@ FLOOR_TARGET = 0.9  # every throughput row: the generated server at 90% of its f
 
 def floor_rows(
     table: Table,
-    servers: tuple[Target, Target],
+    servers: Targets,
     rows: Iterable[Targeted],
     plan: Plan,
     suffix: str = "_floor",
     *,
     judge: bool = True,
 ) -> dict[str, dict[str, float | None]]:
-    """Add a floor row per row in `rows`: its load on (baseline, floor), the floor as generated.
+    """Add a floor row per row in `rows`, the floor server alternating with the baseline.
 
-    A floor server is the baseline plus only the work no server of the row can
-    leave out (see `servicers`). The row's target is on generated / floor, the
-    ratio of the two rows' ratios to the baseline: each is a median of rounds in
-    which its server alternated with the same baseline, so the baseline cancels.
-    Without `judge`, the rows are measured only (another floor's figures).
-    Stops the floor server; returns the CPU per row.
+    A floor server (`servers[KIND_FLOOR]`) is the baseline plus only the work no
+    server of the row can leave out (see `servicers`); its row shows it as
+    generated. With `judge`, the generated server (`servers[KIND_GENERATED]`) takes
+    the same rounds as a third subject, and the row's gen/floor is the median of
+    each round's generated/floor ratio: runs adjacent in time, so a drift of the
+    machine between the row and its floor row cannot decide its target. Without
+    `judge`, the rows are measured only (another floor's figures). Stops the floor
+    server; returns the CPU per floor row (the floor's as generated).
     """
-    baseline, floor = servers
-    pair = {KIND_GENERATED: floor, KIND_BASELINE: baseline}
+    floor = servers[KIND_FLOOR]
+    subjects = {KIND_FLOOR: floor, KIND_BASELINE: servers[KIND_BASELINE]}
+    if judge:
+        subjects[KIND_GENERATED] = servers[KIND_GENERATED]
     cpu: dict[str, dict[str, float | None]] = {}
     try:
         for key, label, load, minimum in rows:
+            rates, busy = _rounds(subjects, load, plan)
             floor_key = f"{key}{suffix}"
-            cpu[floor_key] = throughput_row(table, floor_key, label, pair, load, plan)
-            row, ratio = table.get(key), table.get(floor_key).ratio
+            shown = {KIND_GENERATED: rates[KIND_FLOOR], KIND_BASELINE: rates[KIND_BASELINE]}
+            floor_row = table.add(floor_key, label, "records/s", medians(shown))
+            ratios = _per_round(rates[KIND_FLOOR], rates[KIND_BASELINE])
+            floor_row.ratio = median(ratios)
+            floor_row.rounds = (min(ratios), max(ratios))
+            used = _cpu(busy)
+            cpu[floor_key] = {KIND_GENERATED: used[KIND_FLOOR], KIND_BASELINE: used[KIND_BASELINE]}
             if not judge:
                 continue
-            if row.ratio is not None and ratio:
-                row.floor_ratio = row.ratio / ratio
+            row = table.get(key)
+            over_floor = _per_round(rates[KIND_GENERATED], rates[KIND_FLOOR])
+            row.floor_ratio = median(over_floor)
+            row.floor_rounds = (min(over_floor), max(over_floor))
             row.target = f">= {minimum}x floor"
             row.judge(row.floor_ratio, minimum=minimum)
     finally:
         stop_target(floor)
     return cpu
-
-
-def as_floor(resources: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
-    """`resources` with the floor's own in the generated column, where the floor stands."""
-    return lambda kind: resources(KIND_FLOOR if kind == KIND_GENERATED else kind)
