@@ -1,7 +1,7 @@
 """Benchmark the rendered JSON logger and results database against Python gRPC's limit.
 
 Usage:
-    python3 scripts/bench.py                      # full run, about 13 minutes on 2 cores
+    python3 scripts/bench.py                      # full run, about 15 minutes on 2 cores
     python3 scripts/bench.py --quick              # every row, fewer samples, about two minutes
     python3 scripts/bench.py --json bench.json    # also write the table as JSON
     python3 scripts/bench.py --compare old.json   # add a column: this run / the old run
