@@ -66,6 +66,7 @@ def _per_round(numerators: list[float], denominators: list[float]) -> list[float
 
 
 def _cpu(busy: dict[str, list[float]]) -> dict[str, float | None]:
+    """Each subject's median CPU use while logging, in cores (None without /proc)."""
     return {kind: (median(values) if values else None) for kind, values in busy.items()}
 
 

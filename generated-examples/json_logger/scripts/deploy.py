@@ -100,20 +100,18 @@ def read_lock(text: str) -> dict[str, dict[str, list[str]]]:
     return pins
 
 
+def attempt(command: list[str], cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
+    """Run a command, showing it, and return what it did."""
+    print("+", " ".join(command), flush=True)
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+
+
 def run(command: list[str], cwd: Path = PROJECT) -> str:
     """Run a command and return its output; stop with its output if it fails."""
-    print("+", " ".join(command), flush=True)
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    result = attempt(command, cwd)
     if result.returncode != 0:
         sys.exit(f"deploy: {Path(command[0]).name} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
-
-
-def attempt(command: list[str]) -> str | None:
-    """Run a command and return its output, or None if it fails."""
-    print("+", " ".join(command), flush=True)
-    result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
-    return result.stdout if result.returncode == 0 else None
 
 
 def find_uv() -> str:
@@ -170,9 +168,8 @@ def resolve(
         command += ["--no-emit-package", wheel_name(wheel)]
     # The lock pins every version, so uv's cache usually holds all the resolution needs
     # and answers in a fraction of a second, where asking the index takes seconds.
-    output = attempt([*command, "--offline", str(inputs)])
-    if output is None:  # something not cached yet
-        output = run([*command, str(inputs)])
+    cached = attempt([*command, "--offline", str(inputs)])
+    output = cached.stdout if cached.returncode == 0 else run([*command, str(inputs)])
     pins = []
     for line in output.splitlines():
         found = _PIN.match(line.strip())
