@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from session_service_core.server import files
 from session_service_core.server.files import (
+    REMEMBERED_LENGTH,
+    REMEMBERED_NAMES,
     is_sharing_violation,
     open_append,
     path_problem,
@@ -82,6 +85,21 @@ def test_names_windows_accepts(path: str) -> None:
 def test_names_windows_refuses(path: str, rule: str) -> None:
     problem = path_problem(path)
     assert problem is not None and rule in problem
+
+
+def test_answers_are_remembered_for_a_bounded_number_of_short_names() -> None:
+    remembered = files._remembered_problem.cache_info  # noqa: SLF001  (what the test is about)
+    for i in range(2 * REMEMBERED_NAMES):  # a script sending a new name each time
+        assert path_problem(f"C:\\logs\\run{i}.ndjson") is None
+    assert path_problem("COM1.log") is not None
+    assert remembered().currsize == REMEMBERED_NAMES
+    # A longer name is answered the same way and never kept.
+    long_folder = "C:\\" + "\\".join(["logs"] * (REMEMBERED_LENGTH // 5 + 1))
+    hits = remembered().hits
+    assert path_problem(long_folder + "\\run.ndjson") is None
+    assert "device NUL" in (path_problem(long_folder + "\\nul.ndjson") or "")
+    assert "device NUL" in (path_problem(long_folder + "\\nul.ndjson") or "")
+    assert remembered().hits == hits and remembered().currsize == REMEMBERED_NAMES
 
 
 def windows_error(winerror: int) -> PermissionError:

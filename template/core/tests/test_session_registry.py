@@ -113,6 +113,17 @@ def test_the_behaviour_table(
     assert session.resource.session_name == session.name  # open got the name it would have
 
 
+def test_session_names_are_128_random_bits_never_repeated() -> None:
+    registry: SessionRegistry[Handle] = SessionRegistry()
+    names = set()
+    for index in range(1000):
+        session, _ = registry.initialize(f"resource {index}", UNSPECIFIED, Handle)
+        assert re.fullmatch("[0-9a-f]{32}", session.name), session.name
+        names.add(session.name)
+        registry.close(session.name)
+    assert len(names) == 1000
+
+
 def test_each_attach_is_counted() -> None:
     registry: SessionRegistry[Handle] = SessionRegistry()
     session, _ = registry.initialize("shared", INITIALIZE_NEW, Handle)

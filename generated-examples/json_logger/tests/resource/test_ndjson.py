@@ -110,11 +110,17 @@ def test_lines_longer_than_one_read_are_read_whole(tmp_path: Path, where: str) -
     assert "is not valid JSON" in refusal(path)
 
 
-@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize("where", ["first", "last", "only"])
 def test_a_line_longer_than_any_record_is_refused_unread(tmp_path: Path, where: str) -> None:
     huge = b"x" * (MAX_LINE + 1)
     path = tmp_path / "giant.ndjson"
-    path.write_bytes(huge + b"\n" + _records(2) if where == "first" else _records(2) + huge)
+    path.write_bytes(
+        {
+            "first": huge + b"\n" + _records(2),
+            "last": _records(2) + huge,
+            "only": huge + b"\n",  # read from its start when looking for the last line
+        }[where]
+    )
     assert f"is longer than {MAX_LINE >> 20} MiB" in refusal(path)
 
 

@@ -30,7 +30,6 @@ _READ = 64 * 1024  # bytes of the first read at each end; a typical record is un
 # request, every character escaped to six). A longer line is refused, not read.
 MAX_LINE = 32 * 1024 * 1024
 _DECODER = json.JSONDecoder()  # json.loads without its per-call set-up
-_STANDARD_STREAMS = (1, 2)  # the server's own stdout and stderr
 
 
 def check(descriptor: int, name: str, info: os.stat_result | None = None) -> bool:
@@ -51,9 +50,11 @@ def check(descriptor: int, name: str, info: os.stat_result | None = None) -> boo
         raise InvalidArgumentError(f"Cannot open {name!r}: it is not a regular file.")
     if info.st_size == 0:
         return False  # a new log: nothing to read
-    torn, last = _end_of(descriptor, info.st_size, name)
+    torn, last, first = _end_of(descriptor, info.st_size, name)
     if last is not None:
-        _check_line(name, "its first line", _first_line(descriptor, info.st_size, name))
+        if first is None:  # the end's read did not reach the start
+            first = _first_line(descriptor, info.st_size, name)
+        _check_line(name, "its first line", first)
         _check_line(name, "its last complete line", last)
     _check_line(name, "its last line (which has no newline)", torn)
     return torn != b""
@@ -83,10 +84,12 @@ def _first_line(descriptor: int, size: int, name: str) -> bytes:
     return bytes(pending)  # the file shrank since fstat: check what is there
 
 
-def _end_of(descriptor: int, size: int, name: str) -> tuple[bytes, bytes | None]:
-    """Return the bytes after the last newline and the last non-blank complete line (or None).
+def _end_of(descriptor: int, size: int, name: str) -> tuple[bytes, bytes | None, bytes | None]:
+    """Return the bytes after the last newline and the last and first non-blank complete lines.
 
-    Reads backwards, doubling the amount each time, until the line is whole.
+    Reads backwards, doubling the amount each time, until the last line is whole.
+    The last is None if the file has no such line; the first is None unless the
+    read began at the file's start (a small file is read once, not twice).
     """
     amount = _READ
     while True:
@@ -101,9 +104,12 @@ def _end_of(descriptor: int, size: int, name: str) -> tuple[bytes, bytes | None]
             lines = lines[1:]  # the first began before the window
         for line in reversed(lines):
             if line.strip():
-                return torn, line
+                first = next(x for x in lines if x.strip()) if start == 0 else None
+                if first is not None and len(first) > MAX_LINE:
+                    raise _too_long(name, "its first line")
+                return torn, line, first
         if start == 0:
-            return torn, None
+            return torn, None, None
         if amount > 2 * MAX_LINE:
             raise _too_long(name, "its last complete line")
         amount *= 2
@@ -215,7 +221,7 @@ class LogFile:
         try:
             info = os.fstat(descriptor)
             identity = (info.st_dev, info.st_ino)
-            if _is_standard_stream(info):
+            if identity in _STANDARD_FILES:
                 raise InvalidArgumentError(
                     f"Cannot open {self.name!r}: it is the server's own standard output or "
                     "error. Choose a log file."
@@ -229,18 +235,22 @@ class LogFile:
         return descriptor, identity
 
 
-def _is_standard_stream(info: os.stat_result) -> bool:
-    """Tell whether the file `info` describes is the server's own stdout or stderr (a file)."""
-    if not stat.S_ISREG(info.st_mode):
-        return False  # check() refuses it, saying why
-    for stream in _STANDARD_STREAMS:
+def _standard_files() -> frozenset[tuple[int, int]]:
+    """Return the (device, inode) of the server's stdout and stderr where they are files."""
+    found = set()
+    for stream in (1, 2):
         try:
-            other = os.fstat(stream)
+            info = os.fstat(stream)
         except OSError:  # closed: a service started with no console
             continue
-        if other.st_ino == info.st_ino and other.st_dev == info.st_dev:
-            return True
-    return False
+        if stat.S_ISREG(info.st_mode):
+            found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
+
+
+# Read once, as the server starts (the server never redirects them): two fstat calls
+# fewer on every Initialize.
+_STANDARD_FILES = _standard_files()
 
 
 def _write(descriptor: int, data: bytes) -> None:

@@ -24,6 +24,7 @@ works in CI on Linux also works on the station:
 
 from __future__ import annotations
 
+import functools
 import ntpath
 import os
 import re
@@ -37,6 +38,10 @@ DEVICE_NAMES = frozenset(
 ERROR_SHARING_VIOLATION = 32  # winerror.h
 ERROR_LOCK_VIOLATION = 33
 MAX_NAME_LENGTH = 255  # UTF-16 code units per path component (NTFS, FAT32's long names)
+# path_problem remembers its answers for this many names of up to this many characters
+# (a few MiB at most, whatever names a script sends).
+REMEMBERED_NAMES = 512
+REMEMBERED_LENGTH = 512
 _SEPARATORS = re.compile(r"[\\/]")
 # One scan for the characters Windows refuses: a set built per path cost more than
 # the rest of opening a session.
@@ -72,6 +77,15 @@ def path_problem(path: str) -> str | None:
     The drive (``C:``, a UNC share) is taken as Windows takes it, on every
     platform, so the answer does not depend on where the server runs.
     """
+    # A station opens the same few files all day, and the answer depends on the name
+    # alone: remembered, it costs a look-up instead of a scan per Initialize.
+    if len(path) <= REMEMBERED_LENGTH:
+        return _remembered_problem(path)
+    return _problem(path)
+
+
+def _problem(path: str) -> str | None:
+    """path_problem's answer, worked out."""
     if _device_path(path):
         return (
             "names a device or a volume (\\\\.\\..., \\\\?\\GLOBALROOT\\..., \\\\?\\Volume...), "
@@ -109,6 +123,9 @@ def path_problem(path: str) -> str | None:
                 f"{MAX_NAME_LENGTH} per name"
             )
     return None
+
+
+_remembered_problem = functools.lru_cache(maxsize=REMEMBERED_NAMES)(_problem)
 
 
 def is_sharing_violation(error: OSError) -> bool:
