@@ -415,6 +415,10 @@ def _write_records(path: Path, count: int) -> None:
             handle.write(line * min(block, count - start))
 
 
+# The generated client's three calls, at most this x the same calls as raw stub calls.
+CLIENT_SHARE_TARGET = 1.1
+
+
 def measure_plugin(table: Table, targets: Targets, work: Path, plan: Plan) -> None:
     """A measurement's client side: initialize, log one record, close.
 
@@ -424,9 +428,10 @@ def measure_plugin(table: Table, targets: Targets, work: Path, plan: Plan) -> No
     server; the baseline is the same three RPCs as raw stub calls on one reused
     channel against the empty-handler server. A second row runs the generated
     client against the empty-handler server, to separate the client library's
-    share from the server's. The client asks for INITIALIZE_SERVER_SESSION (a
-    measurement that opens the session for itself), so it always closes it:
-    with AUTO it would skip the Close on the empty handler's reply.
+    share from the server's: at most CLIENT_SHARE_TARGET times the raw calls.
+    The client asks for INITIALIZE_SERVER_SESSION (a measurement that opens the
+    session for itself), so it always closes it: with AUTO it would skip the
+    Close on the empty handler's reply.
     """
     m = modules()
     baseline = targets[KIND_BASELINE]
@@ -466,12 +471,14 @@ def measure_plugin(table: Table, targets: Targets, work: Path, plan: Plan) -> No
             KIND_REFERENCE: p50["client->reference"],
         },
     )
-    table.add(
+    share = table.add(
         "plugin_client_share",
         "  same, generated client against the empty-handler server",
         "ms",
         {KIND_GENERATED: p50["client->baseline"], KIND_BASELINE: p50["stubs->baseline"]},
     )
+    share.target = f"<= {CLIENT_SHARE_TARGET}x base"
+    share.judge(share.ratio, maximum=CLIENT_SHARE_TARGET)
 
 
 Step = Callable[[Table, Targets, Path, Plan], object]
