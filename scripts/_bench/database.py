@@ -46,7 +46,7 @@ from _bench.throughput import (
     FLOOR_TARGET,
     Load,
     Targets,
-    floor_rows,
+    judged_rows,
     noise_row,
     throughput_row,
 )
@@ -76,10 +76,8 @@ def measure_database(table: Table, _targets: Targets, work: Path, plan: Plan) ->
     try:
         for kind in COMPARED:
             targets[kind] = start_target(kind, directory, database=True)
-        sqlite_urls = functools.partial(_sqlite_urls, directory)
-        evidence[SQLITE] = _log_rows(table, SQLITE, targets, sqlite_urls, plan)
+        evidence[SQLITE] = _sqlite_rows(table, targets, directory, plan)
         _sqlite_noise_row(table, targets, directory, plan)
-        evidence[SQLITE] |= _sqlite_floor_rows(table, targets, directory, plan)
         _query_row(table, SQLITE, targets, _sqlite_table(targets, directory / "query.sqlite"), plan)
         with running_postgresql() as server:
             if isinstance(server, str):
@@ -113,7 +111,7 @@ def _log_rows(
     urls: Callable[[int, str], list[str]],
     plan: Plan,
 ) -> dict[str, Any]:
-    """LogResult rows on one backend (their targets come with the floor rows)."""
+    """LogResult rows on a backend without a floor server (PostgreSQL's)."""
     cpu: dict[str, Any] = {}
     for suffix, label, clients, shared in LOG_ROWS:
         key = f"db_{backend}_{suffix}"
@@ -133,10 +131,8 @@ def _sqlite_noise_row(table: Table, targets: Targets, directory: Path, plan: Pla
     noise_row(table, key, shown, (targets[KIND_BASELINE], second), load, plan)
 
 
-def _sqlite_floor_rows(
-    table: Table, targets: Targets, directory: Path, plan: Plan
-) -> dict[str, Any]:
-    """Every SQLite row measured again with the floor server beside the other two.
+def _sqlite_rows(table: Table, targets: Targets, directory: Path, plan: Plan) -> dict[str, Any]:
+    """The SQLite LogResult rows, each with the floor server as a third subject.
 
     The floor is the baseline plus one committed INSERT per LogResult (see
     `servicers._database_floor`): its ratio is the most any server that commits
@@ -146,13 +142,14 @@ def _sqlite_floor_rows(
     rows = (
         (
             f"db_{SQLITE}_{suffix}",
+            f"LogResult, {BACKEND_NAMES[SQLITE]}, {label}",
             f"Floor: LogResult, SQLite, {label}, bare INSERT as generated",
             Load(functools.partial(_sqlite_urls, directory, clients), shared, 1, DatabaseClient),
             FLOOR_TARGET,
         )
         for suffix, label, clients, shared in LOG_ROWS
     )
-    return floor_rows(table, {**targets, KIND_FLOOR: floor}, rows, plan)
+    return judged_rows(table, {**targets, KIND_FLOOR: floor}, rows, plan)
 
 
 def _skipped_rows(table: Table, note: str) -> None:

@@ -14,6 +14,9 @@ class Plan:
     """
 
     rounds: int  # throughput rounds per subject; figures are medians over them
+    # Rounds of a row with a target, whose three subjects (generated, baseline, floor)
+    # share them: the time of `rounds` rounds of two subjects and of three, together.
+    judged_rounds: int
     window_s: float  # measured seconds of one throughput round (after the warm-up)
     warmup_s: float
     latency_rounds: int  # rounds of the latency rows
@@ -24,7 +27,7 @@ class Plan:
     huge_log_records: int  # records in the log of the opening rows' second size
 
 
-FULL = Plan(7, 1.2, 0.3, 20, 25, (10, 1_000, 10_000), 10_000, 20_000, 2_000_000)
+FULL = Plan(7, 12, 1.2, 0.3, 20, 25, (10, 1_000, 10_000), 10_000, 20_000, 2_000_000)
 # --quick checks that every row measures, not how well: shorter windows and fewer
 # cycles, and a 50,000-record log where the full run writes 2,000,000 (480 MB).
-QUICK = Plan(1, 0.25, 0.1, 2, 10, (10, 1_000, 10_000), 1_000, 20_000, 50_000)
+QUICK = Plan(1, 1, 0.25, 0.1, 2, 10, (10, 1_000, 10_000), 1_000, 20_000, 50_000)

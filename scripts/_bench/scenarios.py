@@ -11,7 +11,7 @@ import importlib.util
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,11 +61,10 @@ from _bench.table import Table
 from _bench.throughput import (
     FLOOR_TARGET,
     Load,
-    Targeted,
     Targets,
     floor_rows,
+    judged_rows,
     noise_row,
-    throughput_row,
 )
 from _bench.visa import measure_visa
 
@@ -86,47 +85,39 @@ NOISE_ROW = 1  # the row that is also measured A/A, baseline against a second ba
 
 
 def measure_throughput(table: Table, targets: Targets, work: Path, plan: Plan) -> dict[str, Any]:
-    """Throughput rows; returns the servers' CPU use per row as evidence of saturation."""
-    cpu: dict[str, Any] = {}
-    for key, label, clients, shared, processes in THROUGHPUT:
-        paths = functools.partial(_log_paths, work, clients)
-        load = Load(paths, shared, processes, Client)
-        cpu[key] = throughput_row(table, key, label, targets, load, plan)
-    key, label, clients, shared, processes = THROUGHPUT[NOISE_ROW]
-    load = Load(functools.partial(_log_paths, work, clients), shared, processes, Client)
-    second = start_target(KIND_BASELINE, work)
-    noise_row(table, f"{key}_aa", label, (targets[KIND_BASELINE], second), load, plan)
-    cpu |= _throughput_floor_rows(table, targets, work, plan)
-    return cpu
+    """Throughput rows; returns the servers' CPU use per row as evidence of saturation.
 
-
-def _throughput_floor_rows(
-    table: Table, targets: Targets, work: Path, plan: Plan
-) -> dict[str, Any]:
-    """Every row measured again with the floor server, then with orjson's floor.
-
-    The floor is the baseline plus checking the path and building and writing
-    each record (see `servicers._json_logger_floor`); the orjson rows show how far
-    a faster encoder would lower it. Returns the servers' CPU.
+    Each row is measured with its floor (the baseline plus checking the path and
+    building and writing each record, see `servicers._json_logger_floor`) as a
+    third subject; then the A/A row, and the orjson floor's rows, which show how
+    far a faster encoder would lower the floor.
     """
-
-    def rows(name: str, keys: tuple[str, ...] | None = None) -> Iterator[Targeted]:
-        for key, label, clients, shared, processes in THROUGHPUT:
-            if keys is None or key in keys:
-                load = Load(functools.partial(_log_paths, work, clients), shared, processes, Client)
-                yield key, f"Floor: {label}, {name}", load, FLOOR_TARGET
-
+    loads = {
+        key: Load(functools.partial(_log_paths, work, clients), shared, processes, Client)
+        for key, _, clients, shared, processes in THROUGHPUT
+    }
+    labels = {key: label for key, label, *_ in THROUGHPUT}
+    judged = (
+        (key, label, f"Floor: {label}, record as generated", loads[key], FLOOR_TARGET)
+        for key, label in labels.items()
+    )
     floor = start_target(KIND_FLOOR, work)
-    cpu = floor_rows(table, {**targets, KIND_FLOOR: floor}, rows("record as generated"), plan)
+    cpu: dict[str, Any] = judged_rows(table, {**targets, KIND_FLOOR: floor}, judged, plan)
+    key = THROUGHPUT[NOISE_ROW][0]
+    second = start_target(KIND_BASELINE, work)
+    noise_row(table, f"{key}_aa", labels[key], (targets[KIND_BASELINE], second), loads[key], plan)
     if importlib.util.find_spec("orjson") is None:
         return cpu
-    orjson_rows = rows("record built with orjson", ORJSON_ROWS)
+    orjson_rows = (
+        (f"{key}_floor_orjson", f"Floor: {labels[key]}, record built with orjson", loads[key])
+        for key in ORJSON_ROWS
+    )
     # The orjson floor takes the floor's place (and its resources' names).
     servers = {
         KIND_BASELINE: targets[KIND_BASELINE],
         KIND_FLOOR: start_target(KIND_FLOOR_ORJSON, work),
     }
-    return cpu | floor_rows(table, servers, orjson_rows, plan, "_floor_orjson", judge=False)
+    return cpu | floor_rows(table, servers, orjson_rows, plan)
 
 
 def _log_paths(work: Path, clients: int, kind: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from _bench.figures import alternating, median, medians
+from _bench.figures import alternating, median
 from _bench.load import LogClient, log_records
 from _bench.plan import Plan
 from _bench.proc import CpuSampler
@@ -17,7 +17,7 @@ from _bench.servers import (
     Target,
     stop_target,
 )
-from _bench.table import Table
+from _bench.table import Row, Table
 
 Targets = dict[str, Target]
 
@@ -33,15 +33,15 @@ class Load:
 
 
 def _rounds(
-    targets: Targets, load: Load, plan: Plan
+    targets: Targets, load: Load, plan: Plan, rounds: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Each target's records/s and CPU (cores) in every round, the targets alternating.
+    """Each target's records/s and CPU (cores) in every one of `rounds`, the targets alternating.
 
     `targets` maps a kind to its server; the kind names its clients' resources.
     """
     rates: dict[str, list[float]] = {kind: [] for kind in targets}
     busy: dict[str, list[float]] = {kind: [] for kind in targets}
-    for _, kind in alternating(list(targets), plan.rounds):
+    for _, kind in alternating(list(targets), rounds):
         target = targets[kind]
         sampler = CpuSampler(target.pid)
         records = log_records(
@@ -80,16 +80,33 @@ def throughput_row(
 ) -> dict[str, float | None]:
     """Add a records/s row, the generated and baseline servers alternating; return their CPU.
 
-    The ratio is the median of each round's generated/baseline ratio: the two
-    runs of a round are adjacent in time, so they share the machine's conditions.
-    The CPU is each server's median use while logging, in cores (None without /proc).
+    For a row without a floor (the A/A rows, PostgreSQL's): `judged_rows` measures
+    those with one. The CPU is each server's median use while logging, in cores
+    (None without /proc).
     """
-    rates, busy = _rounds({kind: targets[kind] for kind in COMPARED}, load, plan)
-    row = table.add(key, label, "records/s", medians(rates))
-    ratios = _per_round(rates[KIND_GENERATED], rates[KIND_BASELINE])
+    rates, busy = _rounds({kind: targets[kind] for kind in COMPARED}, load, plan, plan.rounds)
+    _add_row(table, key, label, rates[KIND_GENERATED], rates[KIND_BASELINE])
+    return _cpu(busy)
+
+
+def _add_row(
+    table: Table, key: str, label: str, generated: list[float], baseline: list[float]
+) -> Row:
+    """Add a records/s row from two subjects' rates in the same rounds.
+
+    Its ratio is the median of each round's generated/baseline ratio: the two
+    runs of a round are adjacent in time, so they share the machine's conditions.
+    """
+    row = table.add(
+        key,
+        label,
+        "records/s",
+        {KIND_GENERATED: median(generated), KIND_BASELINE: median(baseline)},
+    )
+    ratios = _per_round(generated, baseline)
     row.ratio = median(ratios)
     row.rounds = (min(ratios), max(ratios))
-    return _cpu(busy)
+    return row
 
 
 def noise_row(
@@ -111,55 +128,64 @@ def noise_row(
         stop_target(second)
 
 
-# A row with a target, as its floor row measures it: key, label, load, least gen/floor wanted.
-Targeted = tuple[str, str, Load, float]
+# A row with a target: key, label, its floor row's label, load, least gen/floor wanted.
+Judged = tuple[str, str, str, Load, float]
 FLOOR_TARGET = 0.9  # every throughput row: the generated server at 90% of its floor at least
 
 
-def floor_rows(
-    table: Table,
-    servers: Targets,
-    rows: Iterable[Targeted],
-    plan: Plan,
-    suffix: str = "_floor",
-    *,
-    judge: bool = True,
+def judged_rows(
+    table: Table, servers: Targets, rows: Iterable[Judged], plan: Plan, floor_suffix: str = "_floor"
 ) -> dict[str, dict[str, float | None]]:
-    """Add a floor row per row in `rows`, the floor server alternating with the baseline.
+    """Add each row and its floor row, measured in the same rounds; judge gen/floor.
 
-    A floor server (`servers[KIND_FLOOR]`) is the baseline plus only the work no
-    server of the row can leave out (see `servicers`); its row shows it as
-    generated. With `judge`, the generated server (`servers[KIND_GENERATED]`) takes
-    the same rounds as a third subject, and the row's gen/floor is the median of
-    each round's generated/floor ratio: runs adjacent in time, so a drift of the
-    machine between the row and its floor row cannot decide its target. Without
-    `judge`, the rows are measured only (another floor's figures). Stops the floor
-    server; returns the CPU per floor row (the floor's as generated).
+    The generated server, the baseline and the floor server (`servers[KIND_FLOOR]`:
+    the baseline plus only the work no server of the row can leave out, see
+    `servicers`) alternate in `plan.judged_rounds` rounds. A row's gen/base and
+    gen/floor are the medians of each round's ratios: runs adjacent in time, so a
+    drift of the machine cannot decide a target, and each ratio has every round
+    the row's time buys. The floor rows (the floor shown as generated) follow all
+    the rows. Stops the floor server; returns the CPU per row and floor row.
     """
-    floor = servers[KIND_FLOOR]
-    subjects = {KIND_FLOOR: floor, KIND_BASELINE: servers[KIND_BASELINE]}
-    if judge:
-        subjects[KIND_GENERATED] = servers[KIND_GENERATED]
     cpu: dict[str, dict[str, float | None]] = {}
+    floors: list[tuple[str, str, list[float], list[float]]] = []
+    subjects = {kind: servers[kind] for kind in (KIND_FLOOR, KIND_BASELINE, KIND_GENERATED)}
     try:
-        for key, label, load, minimum in rows:
-            rates, busy = _rounds(subjects, load, plan)
-            floor_key = f"{key}{suffix}"
-            shown = {KIND_GENERATED: rates[KIND_FLOOR], KIND_BASELINE: rates[KIND_BASELINE]}
-            floor_row = table.add(floor_key, label, "records/s", medians(shown))
-            ratios = _per_round(rates[KIND_FLOOR], rates[KIND_BASELINE])
-            floor_row.ratio = median(ratios)
-            floor_row.rounds = (min(ratios), max(ratios))
-            used = _cpu(busy)
-            cpu[floor_key] = {KIND_GENERATED: used[KIND_FLOOR], KIND_BASELINE: used[KIND_BASELINE]}
-            if not judge:
-                continue
-            row = table.get(key)
+        for key, label, floor_label, load, minimum in rows:
+            rates, busy = _rounds(subjects, load, plan, plan.judged_rounds)
+            row = _add_row(table, key, label, rates[KIND_GENERATED], rates[KIND_BASELINE])
             over_floor = _per_round(rates[KIND_GENERATED], rates[KIND_FLOOR])
             row.floor_ratio = median(over_floor)
             row.floor_rounds = (min(over_floor), max(over_floor))
             row.target = f">= {minimum}x floor"
             row.judge(row.floor_ratio, minimum=minimum)
+            floor_key = f"{key}{floor_suffix}"
+            floors.append((floor_key, floor_label, rates[KIND_FLOOR], rates[KIND_BASELINE]))
+            used = _cpu(busy)
+            cpu[key] = {kind: used[kind] for kind in COMPARED}
+            cpu[floor_key] = {KIND_GENERATED: used[KIND_FLOOR], KIND_BASELINE: used[KIND_BASELINE]}
     finally:
-        stop_target(floor)
+        stop_target(servers[KIND_FLOOR])
+    for floor_key, floor_label, floor, baseline in floors:
+        _add_row(table, floor_key, floor_label, floor, baseline)
+    return cpu
+
+
+def floor_rows(
+    table: Table, servers: Targets, rows: Iterable[tuple[str, str, Load]], plan: Plan
+) -> dict[str, dict[str, float | None]]:
+    """Add a row per (key, label, load): a floor (shown as generated) against the baseline.
+
+    For floors measured, not judged (orjson's). Stops the floor server; returns
+    the CPU per row.
+    """
+    cpu: dict[str, dict[str, float | None]] = {}
+    subjects = {KIND_FLOOR: servers[KIND_FLOOR], KIND_BASELINE: servers[KIND_BASELINE]}
+    try:
+        for key, label, load in rows:
+            rates, busy = _rounds(subjects, load, plan, plan.rounds)
+            _add_row(table, key, label, rates[KIND_FLOOR], rates[KIND_BASELINE])
+            used = _cpu(busy)
+            cpu[key] = {KIND_GENERATED: used[KIND_FLOOR], KIND_BASELINE: used[KIND_BASELINE]}
+    finally:
+        stop_target(servers[KIND_FLOOR])
     return cpu
