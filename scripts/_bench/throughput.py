@@ -134,7 +134,7 @@ FLOOR_TARGET = 0.9  # every throughput row: the generated server at 90% of its f
 
 
 def judged_rows(
-    table: Table, servers: Targets, rows: Iterable[Judged], plan: Plan, floor_suffix: str = "_floor"
+    table: Table, servers: Targets, rows: Iterable[Judged], plan: Plan
 ) -> dict[str, dict[str, float | None]]:
     """Add each row and its floor row, measured in the same rounds; judge gen/floor.
 
@@ -158,7 +158,7 @@ def judged_rows(
             row.floor_rounds = (min(over_floor), max(over_floor))
             row.target = f">= {minimum}x floor"
             row.judge(row.floor_ratio, minimum=minimum)
-            floor_key = f"{key}{floor_suffix}"
+            floor_key = f"{key}_floor"
             floors.append((floor_key, floor_label, rates[KIND_FLOOR], rates[KIND_BASELINE]))
             used = _cpu(busy)
             cpu[key] = {kind: used[kind] for kind in COMPARED}
