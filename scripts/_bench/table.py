@@ -18,10 +18,10 @@ class Row:
     values: dict[str, float | None] = field(default_factory=dict)
     ratio: float | None = None  # generated / baseline
     # generated / floor: of what a server doing only the work no server can skip
-    # reaches (the median of the floor row's rounds, which the generated server takes
-    # too), or of its value in this row.
+    # reaches (a throughput row: the median of its rounds, in which the floor server
+    # is a third subject), or of its value in this row.
     floor_ratio: float | None = None
-    # A throughput row's lowest and highest generated/floor of a single floor round.
+    # A throughput row's lowest and highest generated/floor of a single round.
     floor_rounds: tuple[float, float] | None = None
     # A throughput row's lowest and highest ratio of a single round: how far one
     # round can be from the median that `ratio` is.
@@ -67,13 +67,6 @@ class Table:
             row.floor_ratio = generated / floor
         self.rows.append(row)
         return row
-
-    def get(self, key: str) -> Row:
-        """The row with this key (KeyError if none was added)."""
-        for row in self.rows:
-            if row.key == key:
-                return row
-        raise KeyError(key)
 
     def add_limited(
         self,
